@@ -1,0 +1,163 @@
+"""Settings from the environment, `st.secrets` (passed in by the UI) and defaults, in one place.
+
+Nothing here imports Streamlit: the UI layer hands its secrets over as a plain
+mapping. Keys are held only in memory; `Settings` never renders a key in its
+repr, and `key_source` tells where a key came from without showing it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
+
+APP_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "kie": "https://api.kie.ai",
+    "replicate": "https://api.replicate.com/v1",
+    "aimlapi": "https://api.aimlapi.com",
+    "fal": "https://queue.fal.run",
+    "kling": "https://api-singapore.klingai.com",
+    "inference": "https://api.inference.sh",
+}
+DEFAULT_KIE_UPLOAD_URL = "https://kieai.redpandaai.co"
+
+KeySource = Literal["environment", "secrets file", "this session", "none"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one Kling Lab process."""
+
+    data_dir: Path
+    database_url: str | None = None
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+    kie_upload_url: str = DEFAULT_KIE_UPLOAD_URL
+    keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    key_sources: Mapping[str, KeySource] = field(default_factory=dict)
+    public_url: str | None = None
+    """Where hosts can reach this app for webhooks; None means poll only."""
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "kling_lab.sqlite3"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def price_overrides_path(self) -> Path:
+        return self.data_dir / "price_overrides.toml"
+
+    @property
+    def user_settings_path(self) -> Path:
+        return self.data_dir / "settings.toml"
+
+    def base_url(self, provider: str) -> str:
+        """The base URL used for a host (override or the host's public default)."""
+        return (self.base_urls.get(provider) or DEFAULT_BASE_URLS[provider]).rstrip("/")
+
+    def credentials(self, provider: str) -> dict[str, str]:
+        """The key values a host client needs, by variable name (empty when unset)."""
+        return {name: self.keys[name] for name in CAPABILITIES[provider].key_env if self.keys.get(name)}
+
+    def has_key(self, provider: str) -> bool:
+        """True when every key the host needs is set (the offline animatic needs none)."""
+        needed = CAPABILITIES[provider].key_env
+        return all(self.keys.get(name) for name in needed)
+
+    def key_source(self, provider: str) -> KeySource:
+        """Where the host's key came from, never the key itself."""
+        needed = CAPABILITIES[provider].key_env
+        if not needed or not self.has_key(provider):
+            return "none"
+        return self.key_sources.get(needed[0], "environment")
+
+    def configured_providers(self) -> list[str]:
+        """Providers that can run now: the animatic plus every host with a key."""
+        return [p for p in PROVIDER_NAMES if self.has_key(p)]
+
+    def default_provider(self) -> str:
+        """The animatic unless exactly one paid host is configured."""
+        paid = [p for p in self.configured_providers() if p != "animatic"]
+        return paid[0] if len(paid) == 1 else "animatic"
+
+    def with_session_keys(self, session_keys: Mapping[str, str]) -> Settings:
+        """A copy where keys typed into this browser session take precedence."""
+        keys = dict(self.keys)
+        sources = dict(self.key_sources)
+        for name, value in session_keys.items():
+            if value:
+                keys[name] = value
+                sources[name] = "this session"
+        return Settings(
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            base_urls=self.base_urls,
+            kie_upload_url=self.kie_upload_url,
+            keys=keys,
+            key_sources=sources,
+            public_url=self.public_url,
+        )
+
+
+def all_key_names() -> list[str]:
+    """Every key variable any host reads."""
+    names: list[str] = []
+    for caps in CAPABILITIES.values():
+        names.extend(n for n in caps.key_env if n not in names)
+    return names
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    secrets: Mapping[str, object] | None = None,
+) -> Settings:
+    """Build settings: environment first, then the secrets mapping, then defaults."""
+    env = os.environ if environ is None else environ
+    sec = secrets or {}
+
+    def lookup(name: str) -> tuple[str | None, KeySource]:
+        value = env.get(name)
+        if value:
+            return value, "environment"
+        try:
+            sec_value = sec.get(name)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - st.secrets raises when no file exists
+            sec_value = None
+        if isinstance(sec_value, str) and sec_value:
+            return sec_value, "secrets file"
+        return None, "none"
+
+    keys: dict[str, str] = {}
+    sources: dict[str, KeySource] = {}
+    for name in all_key_names():
+        value, source = lookup(name)
+        if value:
+            keys[name] = value
+            sources[name] = source
+    base_urls: dict[str, str] = {}
+    for provider in DEFAULT_BASE_URLS:
+        value, _ = lookup(f"KLING_LAB_{provider.upper()}_BASE_URL")
+        if value:
+            base_urls[provider] = value
+    data_dir_value, _ = lookup("KLING_LAB_DATA_DIR")
+    data_dir = Path(data_dir_value).expanduser() if data_dir_value else APP_ROOT / "data"
+    upload_url, _ = lookup("KLING_LAB_KIE_UPLOAD_URL")
+    database_url, _ = lookup("KLING_LAB_DATABASE_URL")
+    public_url, _ = lookup("KLING_LAB_PUBLIC_URL")
+    return Settings(
+        data_dir=data_dir.resolve(),
+        database_url=database_url,
+        base_urls=base_urls,
+        kie_upload_url=(upload_url or DEFAULT_KIE_UPLOAD_URL).rstrip("/"),
+        keys=keys,
+        key_sources=sources,
+        public_url=public_url.rstrip("/") if public_url else None,
+    )

@@ -1,0 +1,167 @@
+"""The contract between the runner and a host client.
+
+A host client maps a `GenerationRequest` to its host's payload and the host's
+answers to ours. It owns nothing else: retries, polling cadence, persistence
+and downloads live in the runner. Clients are stateless apart from their
+configuration; every call gets the runner's shared `httpx.AsyncClient`.
+
+Error contract, which the runner relies on to never pay twice:
+- An answer from the host that says "no" raises `HostError` with a sentence a
+  person can act on and `accepted=False` (nothing was created, nothing charged).
+  `retry_safe=True` marks the answers after which re-sending a create cannot
+  double-pay (429 rate limited, 503 unavailable).
+- Transport failures (timeouts, resets, refused connections) propagate as
+  `httpx` exceptions; the runner decides whether the create may have landed.
+- A body the client cannot understand raises `HostProtocolError`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, Protocol
+
+import httpx
+
+from kling_lab.capabilities import HostCapabilities
+from kling_lab.images import FrameRef
+from kling_lab.request import GenerationRequest
+
+
+class JobState(enum.StrEnum):
+    """Where a job is. Every transition is written to the store before the next step."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SUBMITTED = "submitted"
+    RUNNING = "running"
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    @property
+    def is_moving(self) -> bool:
+        """True while the job can still change without a person acting."""
+        return self not in FINAL_STATES
+
+
+FINAL_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELED, JobState.UNKNOWN})
+
+HostErrorKind = Literal[
+    "auth",
+    "credits",
+    "rate_limited",
+    "content_policy",
+    "maintenance",
+    "invalid",
+    "not_found",
+    "server",
+    "generation_failed",
+    "unavailable",
+]
+
+
+class HostError(Exception):
+    """A host answered and refused: the message is a sentence for the user."""
+
+    def __init__(
+        self,
+        kind: HostErrorKind,
+        message: str,
+        *,
+        retry_safe: bool = False,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        host_code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_safe = retry_safe
+        self.retry_after = retry_after
+        self.status_code = status_code
+        self.host_code = host_code
+
+
+class HostProtocolError(Exception):
+    """The host's answer could not be understood (malformed JSON, missing fields)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a successful create returns: the host's task id, recorded before anything else."""
+
+    task_id: str
+    extra: Mapping[str, str] | None = None
+    """Host-specific handles worth keeping (fal's status/response/cancel URLs)."""
+
+
+TaskPhase = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """A host's view of a task, mapped to ours."""
+
+    phase: TaskPhase
+    video_url: str | None = None
+    error: str | None = None
+    actual_cost: Decimal | None = None
+    progress: float | None = None
+    """0..1 when the host reports it."""
+
+
+FrameReader = Callable[[FrameRef], bytes]
+"""Returns the stored bytes of a checked frame."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Runtime configuration of one host client: where it is and the keys it needs."""
+
+    base_url: str
+    credentials: Mapping[str, str]
+    upload_url: str | None = None
+    callback_url: str | None = None
+
+
+class HostClient(Protocol):
+    """One Kling 2.6 host."""
+
+    name: str
+    caps: HostCapabilities
+
+    async def create(
+        self,
+        http: httpx.AsyncClient,
+        request: GenerationRequest,
+        *,
+        job_id: str,
+        frames: FrameReader,
+    ) -> Submission:
+        """Submit one paid generation. Raises HostError on refusal; transport errors propagate."""
+        ...
+
+    async def status(self, http: httpx.AsyncClient, submission: Submission) -> TaskStatus:
+        """The task's current state. Safe to call any number of times."""
+        ...
+
+    async def cancel(self, http: httpx.AsyncClient, submission: Submission) -> bool:
+        """Ask the host to cancel; False when the host has no cancel call."""
+        ...
+
+    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
+        """Find a task created for `job_id` whose create answer was lost; None when impossible."""
+        ...
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
+        """(task id, status) from a host's callback body, or None when it is not ours."""
+        ...
