@@ -73,22 +73,59 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _is_finite_number(value: object) -> bool:
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A short repr of an untrusted value for a message (never raises, never huge)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - e.g. an int past Python's digit limit
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem and the input it belongs to (prompt, negative_prompt, parameters, frames, audio)."""
+
+    field: str
+    message: str
+
+
 def validate(request: GenerationRequest, provider: str) -> list[str]:
     """Every problem with `request` on `provider`, as plain sentences; empty when it may be sent.
 
     Never raises for bad values, including wrong types: a request built from
     untrusted input gets messages, not exceptions.
     """
+    return [p.message for p in find_problems(request, provider)]
+
+
+def find_problems(request: GenerationRequest, provider: str) -> list[Problem]:
+    """Like `validate`, with each message tagged by the input it concerns (so a UI can show it there)."""
     caps = CAPABILITIES.get(provider) if isinstance(provider, str) else None
     if caps is None:
         known = ", ".join(CAPABILITIES)
-        return [f"“{provider}” is not a provider Kling Lab knows; choose one of: {known}."]
-    errors: list[str] = []
-    errors += _prompt_errors(request, caps)
-    errors += _parameter_errors(request, caps)
-    errors += _frame_errors(request, caps)
-    errors += _audio_and_voice_errors(request, caps)
-    return errors
+        shown = provider[:40] if isinstance(provider, str) else _shown(provider)
+        return [Problem("provider", f"“{shown}” is not a provider Kling Lab knows; choose one of: {known}.")]
+    if not isinstance(request, GenerationRequest):
+        return [Problem("request", "The request is not a generation request.")]
+    problems: list[Problem] = []
+    for field_name, messages in (
+        ("prompt", _prompt_errors(request, caps)),
+        ("parameters", _parameter_errors(request, caps)),
+        ("frames", _frame_errors(request, caps)),
+        ("audio", _audio_and_voice_errors(request, caps)),
+    ):
+        problems.extend(Problem(field_name, m) for m in messages)
+    return problems
 
 
 def _prompt_errors(request: GenerationRequest, caps: HostCapabilities) -> list[str]:
@@ -120,18 +157,21 @@ def _prompt_errors(request: GenerationRequest, caps: HostCapabilities) -> list[s
 def _parameter_errors(request: GenerationRequest, caps: HostCapabilities) -> list[str]:
     errors: list[str] = []
     if request.mode not in MODES:
-        errors.append(f"The mode “{request.mode}” is not one of std or pro.")
+        shown = request.mode[:40] if isinstance(request.mode, str) else _shown(request.mode)
+        errors.append(f"The mode “{shown}” is not one of std or pro.")
     elif request.mode not in caps.modes:
         only = " or ".join(caps.modes)
         errors.append(f"{caps.label} runs Kling 2.6 in {only} mode only; choose {only}.")
-    if request.duration not in DURATIONS or isinstance(request.duration, bool):
-        errors.append(f"The duration must be 5 or 10 seconds, not {request.duration!r}.")
+    duration = request.duration
+    # An exact int: 5.0 would reach string-typed hosts as "5.0".
+    if not (isinstance(duration, int) and not isinstance(duration, bool) and duration in DURATIONS):
+        errors.append(f"The duration must be 5 or 10 seconds, not {_shown(duration)}.")
     if request.aspect_ratio not in ASPECT_RATIOS:
-        errors.append(f"The aspect ratio must be 16:9, 9:16 or 1:1, not {request.aspect_ratio!r}.")
+        errors.append(f"The aspect ratio must be 16:9, 9:16 or 1:1, not {_shown(request.aspect_ratio)}.")
     cfg = request.cfg_scale
     if cfg is not None:
-        if not _is_number(cfg) or not math.isfinite(cfg):
-            errors.append(f"cfg_scale must be a number between 0 and 1, not {cfg!r}.")
+        if not _is_finite_number(cfg):
+            errors.append(f"cfg_scale must be a number between 0 and 1, not {_shown(cfg)}.")
         elif not 0.0 <= cfg <= 1.0:
             errors.append(f"cfg_scale is {cfg:g}; it must be between 0 and 1.")
         elif not caps.takes_cfg_scale(request.image_to_video):
