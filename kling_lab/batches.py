@@ -1,0 +1,143 @@
+"""From a template to a paid batch: plan (expand, validate, price) and submit (budget, store).
+
+The Compose page, the CLI and tests share this path, so a batch is checked the
+same way wherever it starts: every variation is validated for its provider
+before anything is written, and the budget is checked inside the store's write
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from kling_lab.capabilities import CAPABILITIES
+from kling_lab.config import Settings
+from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch
+from kling_lab.request import GenerationRequest, validate
+from kling_lab.store import NewJob, Store
+from kling_lab.user_settings import UserSettings
+from kling_lab.variations import Expansion, Variation, expand
+
+
+@dataclass(frozen=True)
+class PlannedTake:
+    """One variation with its price and the problems that would stop it."""
+
+    variation: Variation
+    price: Decimal | None
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Everything Compose shows before Generate: takes, prices, totals and problems."""
+
+    template: str
+    provider: str
+    expansion: Expansion
+    takes: tuple[PlannedTake, ...]
+    estimate: BatchEstimate | None
+    comparison: tuple[HostTotal, ...]
+    variables: Mapping[str, Sequence[str]] | None = None
+    sweeps: Mapping[str, Sequence[Any]] | None = None
+
+    @property
+    def errors(self) -> list[str]:
+        """Template errors plus each distinct take problem (prefixed with the take when there are several)."""
+        errors = list(self.expansion.errors)
+        seen: set[str] = set()
+        several = len(self.takes) > 1
+        for take in self.takes:
+            for problem in take.problems:
+                text = f"{take.variation.label}: {problem}" if several and _varies(self.takes, problem) else problem
+                if text not in seen:
+                    seen.add(text)
+                    errors.append(text)
+        return errors
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.takes) and not self.errors
+
+    @property
+    def total(self) -> Decimal:
+        return self.estimate.total if self.estimate else Decimal(0)
+
+
+def _varies(takes: Sequence[PlannedTake], problem: str) -> bool:
+    return not all(problem in t.problems for t in takes)
+
+
+def plan_batch(
+    template: str,
+    base: GenerationRequest,
+    provider: str,
+    book: PriceBook,
+    *,
+    variables: Mapping[str, Sequence[str]] | None = None,
+    sweeps: Mapping[str, Sequence[Any]] | None = None,
+    compare: bool = True,
+) -> BatchPlan:
+    """Expand, validate every take for its provider, and price the batch (and on every other host)."""
+    expansion = expand(template, base, provider, variables=variables, sweeps=sweeps)
+    takes = tuple(
+        PlannedTake(v, book.price_for(v.request, v.provider), tuple(validate(v.request, v.provider)))
+        for v in expansion.variations
+    )
+    estimate = estimate_batch([(t.variation.request, t.variation.provider) for t in takes], book) if takes else None
+    comparison = tuple(compare_batch([t.variation.request for t in takes], book)) if (takes and compare) else ()
+    return BatchPlan(template, provider, expansion, takes, estimate, comparison, variables, sweeps)
+
+
+def missing_keys(plan: BatchPlan, settings: Settings) -> list[str]:
+    """A sentence per provider in the plan that has no key configured."""
+    messages = []
+    for provider in sorted({t.variation.provider for t in plan.takes}):
+        if not settings.has_key(provider):
+            caps = CAPABILITIES[provider]
+            names = " and ".join(caps.key_env)
+            messages.append(f"{caps.label} needs {names}: set it in Settings, or pick the free animatic.")
+    return messages
+
+
+def submit_plan(
+    store: Store,
+    plan: BatchPlan,
+    settings: Settings,
+    user: UserSettings,
+    *,
+    source: str = "app",
+    budget_per_batch: Decimal | None = None,
+) -> str:
+    """Write a valid plan as a batch of queued jobs; returns the batch id.
+
+    Raises ValueError with the problems when the plan can't be sent, and
+    store.BudgetExceeded when a budget would be passed. Nothing is written in
+    either case.
+    """
+    problems = plan.errors + missing_keys(plan, settings)
+    if not plan.takes:
+        problems = problems or ["There is nothing to generate: write a prompt first."]
+    if problems:
+        raise ValueError("\n".join(problems))
+    unpriced = [t.variation.label for t in plan.takes if t.price is None]
+    if unpriced:
+        raise ValueError(
+            "Kling Lab has no price for " + ", ".join(unpriced) + " on this host, so it can't check the budget."
+        )
+    jobs = [NewJob(t.variation.label, t.variation.provider, t.variation.request, t.price) for t in plan.takes]
+    return store.create_batch(
+        template=plan.template,
+        provider=plan.provider,
+        jobs=jobs,
+        source=source,
+        settings={
+            "variables": {k: list(v) for k, v in (plan.variables or {}).items()},
+            "sweeps": {k: list(v) for k, v in (plan.sweeps or {}).items()},
+        },
+        budget_per_batch=budget_per_batch if budget_per_batch is not None else user.budget_per_batch,
+        budget_per_day=user.budget_per_day,
+    )

@@ -1,0 +1,183 @@
+"""The store: schema, batches, leases, transitions, budgets and spend."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from kling_lab.providers.base import JobState
+from kling_lab.request import GenerationRequest
+from kling_lab.store import SCHEMA_VERSION, BudgetExceeded, LeaseLost, NewJob, Store
+
+
+def _jobs(n: int, price: str = "0.35") -> list[NewJob]:
+    return [NewJob(f"take {i}", "fal", GenerationRequest(prompt=f"shot {i}"), Decimal(price)) for i in range(n)]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "db.sqlite3")
+
+
+def test_new_store_records_the_schema_version_and_uses_wal(store: Store) -> None:
+    assert store.schema_version() == SCHEMA_VERSION
+    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_store_written_by_a_newer_release_is_refused_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer Kling Lab"):
+        Store(path)
+
+
+def test_create_batch_writes_queued_jobs_in_order_with_the_exact_request(store: Store) -> None:
+    request = GenerationRequest(prompt="a fox", duration=10, audio=True, cfg_scale=0.3, voice_ids=("v1",))
+    batch_id = store.create_batch(template="a fox", provider="fal",
+                                  jobs=[NewJob("only", "fal", request, Decimal("1.40"))])
+    jobs = store.jobs_for_batch(batch_id)
+    assert [j.state for j in jobs] == [JobState.QUEUED]
+    assert jobs[0].request == request
+    assert jobs[0].estimated_cost == Decimal("1.40")
+    assert store.get_batch(batch_id).estimated_total == Decimal("1.40")
+    assert [e.to_state for e in store.events_for_job(jobs[0].id)] == ["queued"]
+
+
+def test_per_batch_budget_refuses_with_the_numbers_and_writes_nothing(store: Store) -> None:
+    with pytest.raises(BudgetExceeded, match=r"\$3\.50.*\$2\.00"):
+        store.create_batch(template="t", provider="fal", jobs=_jobs(10), budget_per_batch=Decimal("2"))
+    assert store.list_batches() == []
+
+
+def test_daily_budget_counts_what_was_already_committed_today(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(4), budget_per_day=Decimal("2"))
+    with pytest.raises(BudgetExceeded, match=r"\$1\.40 is already spent today"):
+        store.create_batch(template="t", provider="fal", jobs=_jobs(2), budget_per_day=Decimal("2"))
+
+
+def test_failed_jobs_do_not_count_toward_spend(store: Store) -> None:
+    batch_id = store.create_batch(template="t", provider="fal", jobs=_jobs(2))
+    first = store.jobs_for_batch(batch_id)[0]
+    store.transition(first.id, JobState.FAILED, owner=None, error="no")
+    assert store.spend_today() == Decimal("0.35")
+
+
+def test_actual_cost_replaces_the_estimate_in_spend(store: Store) -> None:
+    batch_id = store.create_batch(template="t", provider="kling", jobs=_jobs(1))
+    job = store.jobs_for_batch(batch_id)[0]
+    store.transition(job.id, JobState.DONE, owner=None, actual_cost=Decimal("0.70"))
+    assert store.spend_today() == Decimal("0.70")
+
+
+def test_two_sessions_submitting_at_once_never_exceed_the_daily_budget(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    Store(path)
+    results: list[str] = []
+
+    def submit() -> None:
+        try:
+            Store(path).create_batch(template="t", provider="fal", jobs=_jobs(4), budget_per_day=Decimal("2"))
+            results.append("ok")
+        except BudgetExceeded:
+            results.append("refused")
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 1
+    assert Store(path).spend_today() == Decimal("1.40")
+
+
+def test_a_claimed_job_is_not_claimed_by_another_runner_until_its_lease_ends(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(3))
+    now = time.time()
+    first = store.claim_jobs("a", lease_seconds=30, now=now)
+    assert len(first) == 3
+    assert store.claim_jobs("b", lease_seconds=30, now=now + 1) == []
+    assert sorted(store.claim_jobs("b", lease_seconds=30, now=now + 31)) == sorted(first)
+
+
+def test_transition_by_a_runner_that_lost_the_lease_is_refused(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(1))
+    now = time.time()
+    (job_id,) = store.claim_jobs("a", lease_seconds=30, now=now)
+    store.claim_jobs("b", lease_seconds=30, now=now + 60)
+    with pytest.raises(LeaseLost):
+        store.transition(job_id, JobState.SENDING, owner="a")
+    assert store.get_job(job_id).state == JobState.QUEUED
+
+
+def test_final_state_releases_the_lease_and_sets_finished_at(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(1))
+    (job_id,) = store.claim_jobs("a")
+    job = store.transition(job_id, JobState.DONE, owner="a", video_path="/x.mp4")
+    assert job.finished_at is not None
+    assert store.claim_jobs("b") == []
+    row = sqlite3.connect(store.path).execute("SELECT lease_owner FROM jobs WHERE id=?", (job_id,)).fetchone()
+    assert row[0] is None
+
+
+def test_retry_after_a_download_failure_follows_the_same_host_task(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(1))
+    (job_id,) = store.claim_jobs("a")
+    store.transition(job_id, JobState.SUBMITTED, owner="a", host_task_id="task-1")
+    store.transition(job_id, JobState.FAILED, owner="a", error="cut", error_kind="download")
+    job = store.retry(job_id)
+    assert job.state == JobState.DOWNLOADING
+    assert job.host_task_id == "task-1"
+
+
+def test_retry_of_a_failed_create_queues_a_fresh_send(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(1))
+    (job_id,) = store.claim_jobs("a")
+    store.transition(job_id, JobState.FAILED, owner="a", error="policy", error_kind="content_policy")
+    job = store.retry(job_id)
+    assert job.state == JobState.QUEUED
+    assert job.host_task_id is None and job.error is None
+    assert job.attempts == 1
+
+
+def test_retry_of_a_running_job_is_refused(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(1))
+    (job_id,) = store.claim_jobs("a")
+    store.transition(job_id, JobState.RUNNING, owner="a", host_task_id="t")
+    with pytest.raises(ValueError, match="Only a failed"):
+        store.retry(job_id)
+
+
+def test_annotate_sets_star_rating_and_notes_and_rejects_bad_ratings(store: Store) -> None:
+    batch_id = store.create_batch(template="t", provider="fal", jobs=_jobs(1))
+    job_id = store.jobs_for_batch(batch_id)[0].id
+    store.annotate(job_id, starred=True, rating=4, notes="keeper")
+    job = store.get_job(job_id)
+    assert (job.starred, job.rating, job.notes) == (True, 4, "keeper")
+    with pytest.raises(ValueError):
+        store.annotate(job_id, rating=6)
+    store.set_winner(batch_id, job_id)
+    assert store.get_batch(batch_id).winner_job_id == job_id
+
+
+def test_find_job_by_task_matches_provider_and_task_id(store: Store) -> None:
+    store.create_batch(template="t", provider="fal", jobs=_jobs(2))
+    ids = store.claim_jobs("a")
+    store.transition(ids[1], JobState.SUBMITTED, owner="a", host_task_id="abc")
+    assert store.find_job_by_task("fal", "abc").id == ids[1]
+    assert store.find_job_by_task("kie", "abc") is None
+
+
+def test_database_url_other_than_sqlite_is_refused_with_a_message(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sqlite"):
+        Store.from_url("postgresql://x/y", tmp_path / "db")
+    assert Store.from_url(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "db").path == tmp_path / "other.db"
