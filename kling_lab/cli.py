@@ -129,12 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     hsub = p.add_subparsers(dest="history_command", required=True, parser_class=_Parser)
     hl = hsub.add_parser("list", help="list clips, newest first")
     hl.add_argument("--limit", type=int, default=100)
+    he = hsub.add_parser("export", help="write a batch's clips, manifest.json and clips.csv to a zip")
+    he.add_argument("--batch", required=True)
+    he.add_argument("--out", required=True, type=Path)
 
     sub.add_parser("worker", help="claim and run queued jobs until stopped")
 
     for name in ("expand", "estimate", "validate", "generate", "history", "worker"):
         sub.choices[name].add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     hl.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    he.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     return parser
 
 
@@ -322,6 +326,19 @@ def _wait_for_batch(store: Store, batch_id: str, out: Output) -> None:
 
 def cmd_history(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     store, _ = _open(settings)
+    if args.history_command == "export":
+        from kling_lab.exports import export_batch
+
+        if store.get_batch(args.batch) is None:
+            raise InvalidInput([f"There is no batch “{args.batch}” in {settings.data_dir}."])
+        try:
+            result = export_batch(store, args.batch, args.out)
+        except OSError as exc:
+            raise InvalidInput([f"The export could not be written to {args.out}: {exc.strerror or exc}."]) from exc
+        document = {"batch_id": args.batch, "path": str(result.path), "clips": result.clips,
+                    "missing": result.missing}
+        out.emit(document, f"Wrote {result.path} with {result.clips} clip(s).")
+        return EXIT_OK
     jobs = store.list_jobs(limit=max(1, min(args.limit, 10_000)))
     clips = []
     for job in jobs:

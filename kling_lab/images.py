@@ -24,7 +24,8 @@ MAX_FRAME_PIXELS = 40_000_000
 MIN_ASPECT = 1 / 2.5
 MAX_ASPECT = 2.5
 
-ACCEPTED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+ACCEPTED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg"}
+"""Pillow's format name -> MIME. MPO is how pillow names the multi-picture JPEGs phone cameras write."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,12 @@ def inspect_frame(data: bytes, what: str = "The start frame") -> FrameInspection
                     )
                     return FrameInspection(None, tuple(errors))
                 image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        errors.append(
+            f"{what} has too many pixels to open safely (at most {MAX_FRAME_PIXELS // 1_000_000} megapixels)."
+        )
+        return FrameInspection(None, tuple(errors))
+    except UnidentifiedImageError:
         errors.append(f"{what} is not an image pillow can read as JPG or PNG.")
         return FrameInspection(None, tuple(errors))
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError):

@@ -40,7 +40,7 @@ def append_phrase(prompt: str, phrase: str) -> str:
 
 def dialogue_phrase(speaker: str, line: str) -> str:
     """A quoted dialogue line in the form Kling's native audio speaks: `the keeper says "We made it."`."""
-    speaker = " ".join(speaker.split()) or "a voice"
+    speaker = " ".join(speaker.replace('"', "'").split()) or "a voice"
     line = " ".join(line.replace('"', "'").split())
     if not line:
         return ""

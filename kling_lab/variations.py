@@ -243,6 +243,11 @@ def _dimensions(
         vals = list(values)
         if not vals:
             continue
+        if key == "provider":
+            unknown = [v for v in vals if not (isinstance(v, str) and v in CAPABILITIES)]
+            if unknown:
+                errors.append(f"{_short(repr(unknown[0]))} is not a provider; choose from {', '.join(CAPABILITIES)}.")
+                continue
         dims.append(_Dimension(f"sweep:{key}", vals, [_sweep_display(key, v) for v in vals]))
     return dims, errors
 
