@@ -17,7 +17,7 @@ from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
 from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch
 from kling_lab.request import GenerationRequest, validate
-from kling_lab.store import NewJob, Store
+from kling_lab.store import JobRecord, NewJob, Store
 from kling_lab.user_settings import UserSettings
 from kling_lab.variations import Expansion, Variation, expand
 
@@ -139,5 +139,37 @@ def submit_plan(
             "sweeps": {k: list(v) for k, v in (plan.sweeps or {}).items()},
         },
         budget_per_batch=budget_per_batch if budget_per_batch is not None else user.budget_per_batch,
+        budget_per_day=user.budget_per_day,
+    )
+
+
+def submit_rerun(
+    store: Store,
+    job: JobRecord,
+    book: PriceBook,
+    settings: Settings,
+    user: UserSettings,
+) -> str:
+    """Send a stored clip's exact request again as a new one-clip batch; returns the batch id.
+
+    Checked like any batch (validation, key, price, budgets); raises ValueError
+    or BudgetExceeded with the reason, writing nothing.
+    """
+    problems = validate(job.request, job.provider)
+    if not settings.has_key(job.provider):
+        caps = CAPABILITIES[job.provider]
+        problems.append(f"{caps.label} needs {' and '.join(caps.key_env)}: set it in Settings.")
+    price = book.price_for(job.request, job.provider)
+    if price is None:
+        problems.append(book.why_no_price(job.request, job.provider))
+    if problems:
+        raise ValueError("\n".join(problems))
+    return store.create_batch(
+        template=job.request.prompt,
+        provider=job.provider,
+        jobs=[NewJob(job.label, job.provider, job.request, price)],
+        source="rerun",
+        settings={"rerun_of": job.id},
+        budget_per_batch=user.budget_per_batch,
         budget_per_day=user.budget_per_day,
     )

@@ -971,3 +971,44 @@ def compare_frame(host_totals: Sequence[HostTotal]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COMPARE_COLUMNS)).astype(
         {"total": float, "priced": "int64", "clips": "int64", "priced_as_pro": "int64"}
     )
+
+
+def overrides_from_table(
+    book: PriceBook, provider: str, values: Sequence[object], unit_price: object = None
+) -> tuple[list[Override], list[str]]:
+    """Turn an edited price table (one value per row of `price_table_frame`, same order) into overrides.
+
+    A value equal to the published one is not an override. Returns the
+    overrides for this provider and plain-sentence errors for values that are
+    not prices (non-numeric, negative, NaN); nothing is saved by this function.
+    """
+    published = {rate.key: rate for rate in book.published_rates(provider)}
+    rates = book.rates(provider)
+    if len(values) != len(rates):
+        return [], [f"The edited table has {len(values)} rows; {book.host_info(provider).label} has {len(rates)}."]
+    overrides: list[Override] = []
+    errors: list[str] = []
+    for rate, raw in zip(rates, values, strict=True):
+        value = parse_decimal(raw)
+        where = _describe(rate.mode, rate.duration, rate.audio, rate.voice)
+        if value is None:
+            errors.append(f"“{raw}” is not a price ({where}).")
+            continue
+        base = published.get(rate.key)
+        if base is not None and base.value == value:
+            continue
+        override = Override(provider, rate.mode, rate.audio, rate.voice, rate.duration, value)
+        errors += [f"{where}: {e}" for e in validate_override(override, book)]
+        overrides.append(override)
+    info = book.host_info(provider)
+    if info.billing == "per_unit" and unit_price not in (None, ""):
+        value = parse_decimal(unit_price)
+        if value is None:
+            errors.append(f"“{unit_price}” is not a price per unit.")
+        else:
+            published_unit = book.with_overrides([]).host_info(provider).unit_price
+            if value != published_unit:
+                override = Override.for_unit_price(provider, value)
+                errors += validate_override(override, book)
+                overrides.append(override)
+    return overrides, errors

@@ -74,6 +74,7 @@ class RunnerConfig:
     """Delays between status requests; the last one repeats until `poll_slow_after` seconds."""
     poll_slow_after: float = 90.0
     poll_max: float = 15.0
+    offline_poll: float = 0.4
     poll_growth: float = 1.25
     claim_interval: float = 1.0
     lease_seconds: float = 30.0
@@ -232,6 +233,14 @@ class JobRunner:
         with self._lock:
             self._settings = settings
             self._clients.clear()
+
+    def update_concurrency(self, limits: Mapping[str, int]) -> None:
+        """New per-host limits for creates sent from now on."""
+        loop = self._loop
+        self.config.concurrency.update({k: max(1, int(v)) for k, v in limits.items()})
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._semaphores.clear)
 
     def set_session_keys(self, keys: Mapping[str, str]) -> None:
         """Keys typed into a browser session: kept in memory only, never stored."""
@@ -547,7 +556,8 @@ class JobRunner:
         submission = Submission(job.host_task_id or job.id, job.host_extra or None)
         started = job.submitted_at or job.created_at
         attempt = 0
-        delay = self.config.poll_schedule[0]
+        offline = CAPABILITIES[job.provider].offline
+        delay = self.config.offline_poll if offline else self.config.poll_schedule[0]
         failures = 0
         if job.state != JobState.DOWNLOADING:
             await self._sleep_or_wake(job.id, delay if job.state == JobState.SUBMITTED else 0)
@@ -585,7 +595,8 @@ class JobRunner:
             if job.state in FINAL_STATES:
                 return job
             attempt += 1
-            delay = self.config.poll_delay(attempt, time.time() - started, delay)
+            if not offline:  # a local render is cheap to ask about, so it keeps the short interval
+                delay = self.config.poll_delay(attempt, time.time() - started, delay)
             await self._sleep_or_wake(job.id, delay)
         return job
 

@@ -27,7 +27,7 @@ from typing import Any
 from kling_lab.providers.base import FINAL_STATES, JobState
 from kling_lab.request import GenerationRequest
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -93,6 +93,27 @@ _MIGRATIONS: dict[int, str] = {
         detail TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX IF NOT EXISTS events_job ON events(job_id, id);
+    """,
+    2: """
+    ALTER TABLE jobs ADD COLUMN duration INTEGER;
+    ALTER TABLE jobs ADD COLUMN audio INTEGER;
+    ALTER TABLE jobs ADD COLUMN aspect_ratio TEXT;
+    UPDATE jobs SET duration = json_extract(request_json, '$.duration'),
+                    audio = json_extract(request_json, '$.audio'),
+                    aspect_ratio = json_extract(request_json, '$.aspect_ratio');
+    CREATE INDEX IF NOT EXISTS jobs_provider_created ON jobs(provider, created_at DESC);
+    CREATE INDEX IF NOT EXISTS jobs_state_created ON jobs(state, created_at DESC);
+    CREATE INDEX IF NOT EXISTS jobs_starred_created ON jobs(starred, created_at DESC);
+    CREATE TABLE IF NOT EXISTS reviews (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        batch_id TEXT NOT NULL REFERENCES batches(id),
+        job_id TEXT,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        at REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS reviews_batch ON reviews(batch_id, at);
     """,
 }
 
@@ -188,6 +209,31 @@ class EventRecord:
     from_state: str | None
     to_state: str
     detail: str
+
+
+@dataclass(frozen=True)
+class SpendRecord:
+    """What one job cost or may cost: `charged` is what counts toward budgets."""
+
+    job_id: str
+    batch_id: str
+    provider: str
+    created_at: float
+    estimated: Decimal | None
+    actual: Decimal | None
+    charged: Decimal
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """A reviewer's pick or comment on a batch."""
+
+    batch_id: str
+    job_id: str | None
+    name: str
+    kind: str
+    text: str
+    at: float
 
 
 def new_id(prefix: str) -> str:
@@ -325,7 +371,8 @@ class Store:
                 job_id = new_id("j")
                 c.execute(
                     "INSERT INTO jobs(id, batch_id, position, label, provider, prompt, request_json, state,"
-                    " estimated_cost, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " estimated_cost, created_at, updated_at, duration, audio, aspect_ratio)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         batch_id,
@@ -338,6 +385,9 @@ class Store:
                         str(job.estimated_cost) if job.estimated_cost is not None else None,
                         now,
                         now,
+                        job.request.duration,
+                        int(bool(job.request.audio)),
+                        job.request.aspect_ratio,
                     ),
                 )
                 c.execute(
@@ -399,6 +449,52 @@ class Store:
         ).fetchall()
         return [_job(r) for r in rows]
 
+    def search_jobs(self, query: JobQuery, *, limit: int = 60, offset: int = 0) -> list[JobRecord]:
+        """Clips matching every set filter, newest first, one page at a time."""
+        where, args = _job_filter_sql(query)
+        rows = self._conn().execute(
+            "SELECT jobs.* FROM jobs LEFT JOIN batches ON batches.id = jobs.batch_id"  # noqa: S608
+            f" WHERE {where} ORDER BY jobs.created_at DESC, jobs.position LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [_job(r) for r in rows]
+
+    def count_jobs(self, query: JobQuery) -> int:
+        where, args = _job_filter_sql(query)
+        row = self._conn().execute(
+            f"SELECT COUNT(*) FROM jobs LEFT JOIN batches ON batches.id = jobs.batch_id WHERE {where}",  # noqa: S608
+            args,
+        ).fetchone()
+        return int(row[0])
+
+    def mark_deleted(self, job_id: str) -> JobRecord:
+        """Hide a clip from history and forget its files; its request, cost and events stay (spend is kept)."""
+        with self._write() as c:
+            c.execute(
+                "UPDATE jobs SET deleted_at=?, video_path=NULL, thumb_path=NULL WHERE id=? AND deleted_at IS NULL",
+                (time.time(), job_id),
+            )
+        job = self.get_job(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    def add_review(self, batch_id: str, *, name: str, kind: str, job_id: str | None = None, text: str = "") -> None:
+        """Store a reviewer's pick or comment on a batch (names are free text, no login)."""
+        if kind not in ("pick", "comment"):
+            raise ValueError("A review is a pick or a comment.")
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO reviews(batch_id, job_id, name, kind, text, at) VALUES (?,?,?,?,?,?)",
+                (batch_id, job_id, name.strip()[:80] or "anonymous", kind, text[:4000], time.time()),
+            )
+
+    def reviews_for_batch(self, batch_id: str) -> list[ReviewRecord]:
+        rows = self._conn().execute(
+            "SELECT batch_id, job_id, name, kind, text, at FROM reviews WHERE batch_id=? ORDER BY at", (batch_id,)
+        ).fetchall()
+        return [ReviewRecord(r["batch_id"], r["job_id"], r["name"], r["kind"], r["text"], r["at"]) for r in rows]
+
     def find_job_by_task(self, provider: str, task_id: str) -> JobRecord | None:
         row = self._conn().execute(
             "SELECT * FROM jobs WHERE provider=? AND host_task_id=?", (provider, task_id)
@@ -428,6 +524,14 @@ class Store:
         """Lease up to `limit` unfinished jobs nobody holds (or whose lease ran out); returns their ids."""
         now = time.time() if now is None else now
         marks = ",".join("?" * len(_UNFINISHED))
+        # A plain read first: most ticks find nothing, and they shouldn't take the write lock for it.
+        claimable = self._conn().execute(
+            f"SELECT 1 FROM jobs WHERE state IN ({marks}) AND deleted_at IS NULL"  # noqa: S608
+            " AND (lease_owner IS NULL OR lease_owner=? OR lease_until < ?) LIMIT 1",
+            (*_UNFINISHED, owner, now),
+        ).fetchone()
+        if claimable is None:
+            return []
         with self._write() as c:
             rows = c.execute(
                 f"SELECT id FROM jobs WHERE state IN ({marks}) AND deleted_at IS NULL"  # noqa: S608
@@ -558,10 +662,84 @@ class Store:
         ).fetchall()
         return sum((_charged(r) for r in rows), Decimal(0))
 
+    def spend_records(self, since: float | None = None) -> list[SpendRecord]:
+        """Every job that may have cost money (deleted clips included: their spend is kept)."""
+        rows = self._conn().execute(
+            "SELECT id, batch_id, provider, created_at, estimated_cost, actual_cost, state, host_task_id"
+            " FROM jobs WHERE created_at >= ? ORDER BY created_at",
+            (since or 0.0,),
+        ).fetchall()
+        return [
+            SpendRecord(r["id"], r["batch_id"], r["provider"], r["created_at"], _dec(r["estimated_cost"]),
+                        _dec(r["actual_cost"]), _charged(r))
+            for r in rows
+        ]
+
     def spend_today(self, now: float | None = None) -> Decimal:
         """Money committed today: every job that may be charged, at its actual cost when known."""
         now = time.time() if now is None else now
         return self._spend_since(self._conn(), _start_of_day(now))
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """History filters; a None field does not filter."""
+
+    text: str | None = None
+    providers: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+    duration: int | None = None
+    audio: bool | None = None
+    aspect_ratio: str | None = None
+    starred_only: bool = False
+    picked_only: bool = False
+    batch_id: str | None = None
+    include_deleted: bool = False
+
+
+def _job_filter_sql(query: JobQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if not query.include_deleted:
+        clauses.append("jobs.deleted_at IS NULL")
+    if query.text and query.text.strip():
+        # LIKE with an escape so % and _ typed by a person match themselves.
+        needle = query.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append("(jobs.prompt LIKE ? ESCAPE '\\' OR jobs.label LIKE ? ESCAPE '\\'"
+                       " OR jobs.notes LIKE ? ESCAPE '\\')")
+        args += [f"%{needle}%"] * 3
+    if query.providers:
+        clauses.append(f"jobs.provider IN ({','.join('?' * len(query.providers))})")
+        args += list(query.providers)
+    if query.states:
+        clauses.append(f"jobs.state IN ({','.join('?' * len(query.states))})")
+        args += list(query.states)
+    if query.since is not None:
+        clauses.append("jobs.created_at >= ?")
+        args.append(query.since)
+    if query.until is not None:
+        clauses.append("jobs.created_at < ?")
+        args.append(query.until)
+    if query.duration is not None:
+        clauses.append("jobs.duration = ?")
+        args.append(query.duration)
+    if query.audio is not None:
+        clauses.append("jobs.audio = ?")
+        args.append(int(query.audio))
+    if query.aspect_ratio:
+        clauses.append("jobs.aspect_ratio = ?")
+        args.append(query.aspect_ratio)
+    if query.starred_only:
+        clauses.append("jobs.starred = 1")
+    if query.picked_only:
+        clauses.append("(batches.winner_job_id = jobs.id OR EXISTS (SELECT 1 FROM reviews r"
+                       " WHERE r.job_id = jobs.id AND r.kind = 'pick'))")
+    if query.batch_id:
+        clauses.append("jobs.batch_id = ?")
+        args.append(query.batch_id)
+    return (" AND ".join(clauses) or "1=1"), args
 
 
 def _charged(row: sqlite3.Row) -> Decimal:

@@ -80,3 +80,16 @@ def load_user_settings(data_dir: Path) -> UserSettings:
 def save_user_settings(data_dir: Path, settings: UserSettings) -> None:
     """Write the settings file atomically."""
     write_atomically(Path(data_dir) / SETTINGS_FILE, settings.to_json().encode("utf-8"))
+
+
+def parse_base_url(value: object) -> tuple[str | None, str | None]:
+    """A base URL override: (url, None), (None, None) when blank, or (None, message)."""
+    from urllib.parse import urlparse
+
+    text = str(value or "").strip()
+    if not text:
+        return None, None
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return None, f"“{text}” is not a web address (it must start with https:// or http://)."
+    return text.rstrip("/"), None

@@ -181,3 +181,97 @@ def test_database_url_other_than_sqlite_is_refused_with_a_message(tmp_path: Path
     with pytest.raises(ValueError, match="sqlite"):
         Store.from_url("postgresql://x/y", tmp_path / "db")
     assert Store.from_url(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "db").path == tmp_path / "other.db"
+
+
+def test_migration_from_schema_1_keeps_rows_and_backfills_filter_columns(tmp_path: Path) -> None:
+    from kling_lab import store as store_module
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.executescript(store_module._MIGRATIONS[1])
+    conn.execute("INSERT INTO meta VALUES('schema_version', '1')")
+    conn.execute("INSERT INTO batches(id, created_at, template, provider) VALUES ('b_000000000001', 1, 't', 'fal')")
+    conn.execute(
+        "INSERT INTO jobs(id, batch_id, position, label, provider, prompt, request_json, state, created_at,"
+        " updated_at) VALUES ('j_000000000001', 'b_000000000001', 0, 'l', 'fal', 'p',"
+        " '{\"prompt\": \"p\", \"duration\": 10, \"audio\": true, \"aspect_ratio\": \"9:16\"}', 'done', 1, 1)"
+    )
+    conn.commit()
+    conn.close()
+    migrated = Store(path)
+    assert migrated.schema_version() == SCHEMA_VERSION
+    from kling_lab.store import JobQuery
+
+    (job,) = migrated.search_jobs(JobQuery(duration=10, audio=True, aspect_ratio="9:16"))
+    assert job.id == "j_000000000001"
+
+
+def _filled(store: Store) -> str:
+    jobs = [
+        NewJob("snow", "fal", GenerationRequest(prompt="a fox in snow", duration=10, audio=True), Decimal("1.40")),
+        NewJob("rain", "kie", GenerationRequest(prompt="a fox in rain", aspect_ratio="9:16"), Decimal("0.28")),
+        NewJob("fog", "fal", GenerationRequest(prompt="a lighthouse in fog"), Decimal("0.35")),
+    ]
+    return store.create_batch(template="t", provider="fal", jobs=jobs)
+
+
+def test_search_filters_by_text_host_length_audio_aspect_and_star(store: Store) -> None:
+    from kling_lab.store import JobQuery
+
+    batch_id = _filled(store)
+    jobs = {j.label: j for j in store.jobs_for_batch(batch_id)}
+    store.annotate(jobs["fog"].id, starred=True)
+
+    def labels(query: JobQuery) -> list[str]:
+        return sorted(j.label for j in store.search_jobs(query))
+
+    assert labels(JobQuery(text="fox")) == ["rain", "snow"]
+    assert labels(JobQuery(text="LIGHTHOUSE")) == ["fog"]
+    assert labels(JobQuery(providers=("kie",))) == ["rain"]
+    assert labels(JobQuery(duration=10)) == ["snow"]
+    assert labels(JobQuery(audio=False)) == ["fog", "rain"]
+    assert labels(JobQuery(aspect_ratio="9:16")) == ["rain"]
+    assert labels(JobQuery(starred_only=True)) == ["fog"]
+    assert store.count_jobs(JobQuery(text="fox", providers=("fal",))) == 1
+
+
+def test_search_text_treats_percent_and_underscore_literally(store: Store) -> None:
+    from kling_lab.store import JobQuery
+
+    store.create_batch(template="t", provider="fal",
+                       jobs=[NewJob("a", "fal", GenerationRequest(prompt="100% cotton"), Decimal("0.35")),
+                             NewJob("b", "fal", GenerationRequest(prompt="1000 cotton"), Decimal("0.35"))])
+    assert [j.label for j in store.search_jobs(JobQuery(text="100%"))] == ["a"]
+
+
+def test_picked_filter_finds_batch_winners_and_review_picks(store: Store) -> None:
+    from kling_lab.store import JobQuery
+
+    batch_id = _filled(store)
+    jobs = {j.label: j for j in store.jobs_for_batch(batch_id)}
+    store.set_winner(batch_id, jobs["snow"].id)
+    store.add_review(batch_id, name="Ana", kind="pick", job_id=jobs["rain"].id)
+    assert sorted(j.label for j in store.search_jobs(JobQuery(picked_only=True))) == ["rain", "snow"]
+
+
+def test_deleted_clip_leaves_history_but_keeps_its_spend(store: Store) -> None:
+    from kling_lab.store import JobQuery
+
+    batch_id = _filled(store)
+    job = store.jobs_for_batch(batch_id)[0]
+    before = store.spend_today()
+    store.mark_deleted(job.id)
+    assert job.id not in {j.id for j in store.search_jobs(JobQuery())}
+    assert store.spend_today() == before
+    assert any(r.job_id == job.id for r in store.spend_records())
+
+
+def test_reviews_are_stored_with_the_reviewers_name(store: Store) -> None:
+    batch_id = _filled(store)
+    store.add_review(batch_id, name="  Ana  ", kind="comment", text="the fog take")
+    store.add_review(batch_id, name="", kind="comment", text="+1")
+    reviews = store.reviews_for_batch(batch_id)
+    assert [(r.name, r.text) for r in reviews] == [("Ana", "the fog take"), ("anonymous", "+1")]
+    with pytest.raises(ValueError):
+        store.add_review(batch_id, name="x", kind="vote")
