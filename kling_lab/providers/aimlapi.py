@@ -1,0 +1,166 @@
+"""AI/ML API host client for Kling 2.6 Pro (`klingai/video-v2-6-pro-{text,image}-to-video`).
+
+One endpoint creates and polls: `POST /v2/video/generations`, then
+`GET /v2/video/generations?generation_id=<id>`. Generation ids contain `:`
+and `/`, so the id is percent-encoded. Audio defaults to ON here: always sent.
+AI/ML API documents no webhook and no cancel call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from kling_lab.capabilities import CAPABILITIES
+from kling_lab.providers.base import (
+    FrameReader,
+    HostConfig,
+    HostProtocolError,
+    Submission,
+    TaskPhase,
+    TaskStatus,
+)
+from kling_lab.providers.http_errors import (
+    HostIdentity,
+    failure_sentence,
+    frame_data_uri,
+    host_detail,
+    missing_key_error,
+    read_json,
+    require_mapping,
+    require_text,
+)
+from kling_lab.request import GenerationRequest
+
+TEXT_TO_VIDEO_MODEL = "klingai/video-v2-6-pro-text-to-video"
+IMAGE_TO_VIDEO_MODEL = "klingai/video-v2-6-pro-image-to-video"
+KEY_NAME = "AIMLAPI_API_KEY"
+
+_STATES: dict[str, TaskPhase] = {
+    "queued": "queued",
+    # Their own sample loops treat these two as still pending.
+    "waiting": "queued",
+    "active": "running",
+    "generating": "running",
+    "completed": "succeeded",
+    "error": "failed",
+    "failed": "failed",
+}
+
+
+def build_payload(request: GenerationRequest, *, image: str | None = None) -> dict[str, Any]:
+    """The generation body for `request`.
+
+    Duration is an integer, `generate_audio` is always explicit, the negative
+    prompt only when non-empty; `aspect_ratio` and `cfg_scale` (when set) for
+    text-to-video only; `image_url` carries the start frame as a data URI.
+    """
+    if request.end_frame is not None or any(v.strip() for v in request.voice_ids):
+        # validate() refuses these for AI/ML API; dropping them silently would pretend they had an effect.
+        raise ValueError("AI/ML API takes neither an end frame nor voice ids for Kling 2.6.")
+    payload: dict[str, Any] = {
+        "model": IMAGE_TO_VIDEO_MODEL if request.image_to_video else TEXT_TO_VIDEO_MODEL,
+        "prompt": request.prompt,
+        "duration": int(request.duration),
+        "generate_audio": bool(request.audio),
+    }
+    if request.negative_prompt.strip():
+        payload["negative_prompt"] = request.negative_prompt
+    if request.image_to_video:
+        if not image:
+            raise ValueError("AI/ML API image-to-video needs the start frame as a data URI.")
+        payload["image_url"] = image
+    else:
+        payload["aspect_ratio"] = request.aspect_ratio
+    if request.cfg_scale is not None and CAPABILITIES["aimlapi"].takes_cfg_scale(request.image_to_video):
+        payload["cfg_scale"] = float(request.cfg_scale)
+    return payload
+
+
+def _video_url(host: HostIdentity, video: Any) -> str:
+    if isinstance(video, Mapping) and isinstance(video.get("url"), str) and video["url"]:
+        return str(video["url"])
+    if isinstance(video, str) and video:
+        return video
+    raise HostProtocolError(f"{host.label} reported a completed generation without a video URL.")
+
+
+def parse_generation(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, TaskStatus]:
+    """(generation id, status) from a create or poll answer (they share one shape)."""
+    generation_id = require_text(host, body, "id", "a generation")
+    state = str(body.get("status") or "").strip().lower()
+    phase = _STATES.get(state)
+    if phase is None:
+        raise HostProtocolError(f"{host.label} reported an unknown generation status {state!r}.")
+    if phase == "succeeded":
+        return generation_id, TaskStatus("succeeded", video_url=_video_url(host, body.get("video")), progress=1.0)
+    if phase == "failed":
+        error = body.get("error")
+        reason = host_detail(error) if error is not None else None
+        return generation_id, TaskStatus("failed", error=failure_sentence(host, reason))
+    return generation_id, TaskStatus(phase)
+
+
+class AimlapiClient:
+    """Kling 2.6 Pro on AI/ML API."""
+
+    name = "aimlapi"
+    caps = CAPABILITIES["aimlapi"]
+    build_payload = staticmethod(build_payload)
+
+    def __init__(self, config: HostConfig) -> None:
+        self.config = config
+        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
+        self._base = config.base_url.rstrip("/")
+
+    def _headers(self) -> dict[str, str]:
+        key = self.config.credentials.get(KEY_NAME)
+        if not key:
+            raise missing_key_error(self.host)
+        return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+
+    async def create(
+        self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
+    ) -> Submission:
+        """Start a generation. Raises HostError on refusal."""
+        headers = self._headers()
+        image = None
+        if request.start_frame is not None:
+            image = frame_data_uri(request.start_frame.mime, frames(request.start_frame))
+        response = await http.post(
+            f"{self._base}/v2/video/generations", headers=headers, json=build_payload(request, image=image)
+        )
+        body = require_mapping(self.host, read_json(self.host, response), "a generation")
+        return Submission(task_id=require_text(self.host, body, "id", "a generation"))
+
+    async def status(self, http: httpx.AsyncClient, submission: Submission) -> TaskStatus:
+        """The generation's state; the id is percent-encoded because it contains `:` and `/`."""
+        url = f"{self._base}/v2/video/generations?generation_id={quote(submission.task_id, safe='')}"
+        response = await http.get(url, headers=self._headers())
+        body = require_mapping(self.host, read_json(self.host, response), "a generation")
+        return parse_generation(self.host, body)[1]
+
+    async def cancel(self, http: httpx.AsyncClient, submission: Submission) -> bool:
+        """AI/ML API has no cancel call."""
+        return False
+
+    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
+        """AI/ML API cannot find a generation by our job id."""
+        return None
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
+        """AI/ML API documents no callback; a body of the generation shape is still understood."""
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(parsed, Mapping):
+            return None
+        try:
+            return parse_generation(self.host, parsed)
+        except HostProtocolError:
+            return None

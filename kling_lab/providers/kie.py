@@ -1,0 +1,288 @@
+"""Kie.ai host client for Kling 2.6 (`kling-2.6/text-to-video`, `kling-2.6/image-to-video`).
+
+Kie answers with a body `code` as well as an HTTP status and the docs do not say
+whether they agree, so both are checked. Start frames are uploaded first to
+Kie's separate file host and referenced by the URL it returns. The create
+response says `msg`, the task record says `message`: both are read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from kling_lab.capabilities import CAPABILITIES
+from kling_lab.providers.base import (
+    FrameReader,
+    HostConfig,
+    HostError,
+    HostProtocolError,
+    Submission,
+    TaskStatus,
+)
+from kling_lab.providers.http_errors import (
+    HostIdentity,
+    auth_error,
+    content_policy_error,
+    credits_error,
+    decode_json,
+    failure_sentence,
+    frame_data_uri,
+    generation_failed_error,
+    host_detail,
+    invalid_error,
+    looks_like_content_policy,
+    maintenance_error,
+    missing_key_error,
+    not_found_error,
+    parse_retry_after,
+    rate_limited_error,
+    require_mapping,
+    require_text,
+    server_error,
+    try_decode_json,
+    unavailable_error,
+)
+from kling_lab.request import GenerationRequest
+
+TEXT_TO_VIDEO_MODEL = "kling-2.6/text-to-video"
+IMAGE_TO_VIDEO_MODEL = "kling-2.6/image-to-video"
+UPLOAD_PATH = "kling-lab"
+KEY_NAME = "KIE_API_KEY"
+
+_STATES: dict[str, str] = {
+    "waiting": "queued",
+    "queuing": "queued",
+    "generating": "running",
+    "success": "succeeded",
+    "fail": "failed",
+}
+
+
+def build_payload(
+    request: GenerationRequest, *, image_url: str | None = None, callback_url: str | None = None
+) -> dict[str, Any]:
+    """The createTask body for `request`.
+
+    `image_url` is the start frame already uploaded to Kie's file host (required
+    for image-to-video). Duration is a string and `sound` is always sent (Kie
+    requires it). Kie has no negative prompt, cfg_scale, end frame or voice
+    field, and takes `aspect_ratio` for text-to-video only.
+    """
+    if request.end_frame is not None or any(v.strip() for v in request.voice_ids):
+        # validate() refuses these for Kie; dropping them silently would pretend they had an effect.
+        raise ValueError("Kie.ai takes neither an end frame nor voice ids.")
+    fields: dict[str, Any] = {
+        "prompt": request.prompt,
+        "sound": bool(request.audio),
+        "duration": str(request.duration),
+    }
+    if request.image_to_video:
+        if not image_url:
+            raise ValueError("Kie image-to-video needs the uploaded start frame's URL.")
+        fields["image_urls"] = [image_url]
+    else:
+        fields["aspect_ratio"] = request.aspect_ratio
+    payload: dict[str, Any] = {
+        "model": IMAGE_TO_VIDEO_MODEL if request.image_to_video else TEXT_TO_VIDEO_MODEL,
+        "input": fields,
+    }
+    if callback_url:
+        payload["callBackUrl"] = callback_url
+    return payload
+
+
+def _int_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def kie_code_error(
+    host: HostIdentity,
+    code: int,
+    detail: str | None,
+    *,
+    status_code: int | None = None,
+    retry_after: float | None = None,
+) -> HostError:
+    """The HostError for one of Kie's documented codes (from the body or, failing that, the HTTP status)."""
+    shown = str(code)
+    if code == 401:
+        return auth_error(host, status_code=status_code, host_code=shown)
+    if code == 402:
+        return credits_error(host, status_code=status_code, host_code=shown)
+    if code == 433:
+        return credits_error(
+            host,
+            status_code=status_code,
+            host_code=shown,
+            hint="Kie.ai says this key's usage limit is used up. Raise the key's limit in the Kie.ai "
+            "dashboard or use another key.",
+        )
+    if code == 404:
+        return not_found_error(host, detail, status_code=status_code, host_code=shown)
+    if code == 429:
+        return rate_limited_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
+    if code == 455:
+        return maintenance_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
+    if code == 501:
+        return generation_failed_error(host, detail, status_code=status_code, host_code=shown)
+    if code == 505:
+        return unavailable_error(
+            host, detail or "this feature is disabled for the account", status_code=status_code, host_code=shown
+        )
+    if detail and looks_like_content_policy(detail) and code < 500:
+        return content_policy_error(host, detail, status_code=status_code, host_code=shown)
+    if code == 503:
+        return maintenance_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
+    if code >= 500:
+        return server_error(host, code, detail, host_code=shown)
+    return invalid_error(host, detail or f"code {code}", status_code=status_code, host_code=shown)
+
+
+def _read_kie_answer(host: HostIdentity, response: httpx.Response) -> Mapping[str, Any]:
+    """The body of a Kie answer, raising for an HTTP error status or a non-200 body code."""
+    body = try_decode_json(response) if response.status_code >= 400 else decode_json(host, response)
+    mapping = body if isinstance(body, Mapping) else {}
+    body_code = _int_code(mapping.get("code"))
+    failed_by_body = body_code is not None and body_code != 200
+    if response.status_code >= 400 or failed_by_body:
+        code = body_code if failed_by_body and body_code is not None else response.status_code
+        raise kie_code_error(
+            host,
+            code,
+            host_detail(mapping),
+            status_code=response.status_code,
+            retry_after=parse_retry_after(response.headers),
+        )
+    if not isinstance(body, Mapping):
+        raise HostProtocolError(f"{host.label} sent an answer that is not a JSON object.")
+    return body
+
+
+def _progress(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    # Third-party clients show 0..100; a 0..1 value is taken as already a fraction.
+    fraction = value / 100.0 if value > 1 else float(value)
+    return min(1.0, max(0.0, fraction))
+
+
+def _result_url(host: HostIdentity, result_json: Any) -> str:
+    """The first result URL from `resultJson`, which Kie sends as a JSON-encoded string."""
+    if isinstance(result_json, str):
+        try:
+            result_json = json.loads(result_json)
+        except ValueError as exc:
+            raise HostProtocolError(f"{host.label} sent a resultJson that is not valid JSON.") from exc
+    result = require_mapping(host, result_json, "a resultJson")
+    urls = result.get("resultUrls")
+    if isinstance(urls, list) and urls and isinstance(urls[0], str) and urls[0]:
+        return urls[0]
+    raise HostProtocolError(f"{host.label} reported success without a result URL.")
+
+
+def parse_record(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, TaskStatus]:
+    """(taskId, status) from a recordInfo answer or a callback body (they share one shape)."""
+    data = require_mapping(host, body.get("data"), "a task record")
+    task_id = require_text(host, data, "taskId", "a task record")
+    state = str(data.get("state") or "").strip().lower()
+    phase = _STATES.get(state)
+    if phase is None:
+        raise HostProtocolError(f"{host.label} reported an unknown task state {state!r}.")
+    if phase == "succeeded":
+        return task_id, TaskStatus("succeeded", video_url=_result_url(host, data.get("resultJson")), progress=1.0)
+    if phase == "failed":
+        reason = data.get("failMsg") or data.get("failCode") or host_detail(body)
+        return task_id, TaskStatus("failed", error=failure_sentence(host, reason))
+    return task_id, TaskStatus(phase, progress=_progress(data.get("progress")))  # type: ignore[arg-type]
+
+
+class KieClient:
+    """Kling 2.6 on Kie.ai: createTask, recordInfo, callBackUrl; uploads start frames first."""
+
+    name = "kie"
+    caps = CAPABILITIES["kie"]
+    build_payload = staticmethod(build_payload)
+
+    def __init__(self, config: HostConfig) -> None:
+        self.config = config
+        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
+        self._base = config.base_url.rstrip("/")
+        self._upload_base = (config.upload_url or "").rstrip("/")
+
+    def _headers(self) -> dict[str, str]:
+        key = self.config.credentials.get(KEY_NAME)
+        if not key:
+            raise missing_key_error(self.host)
+        return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+
+    async def upload_frame(self, http: httpx.AsyncClient, mime: str, data: bytes, file_name: str) -> str:
+        """Upload one frame to Kie's file host; returns the download URL to put in `image_urls`."""
+        if not self._upload_base:
+            raise HostProtocolError("Kie.ai's upload URL is not configured (KLING_LAB_KIE_UPLOAD_URL).")
+        response = await http.post(
+            f"{self._upload_base}/api/file-base64-upload",
+            headers=self._headers(),
+            json={"base64Data": frame_data_uri(mime, data), "uploadPath": UPLOAD_PATH, "fileName": file_name},
+        )
+        body = _read_kie_answer(self.host, response)
+        if body.get("success") is False:
+            raise invalid_error(self.host, host_detail(body) or "the upload was refused")
+        data_field = require_mapping(self.host, body.get("data"), "an upload answer")
+        return require_text(self.host, data_field, "downloadUrl", "an upload answer")
+
+    async def create(
+        self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
+    ) -> Submission:
+        """Upload the start frame (if any), then createTask. Raises HostError on refusal."""
+        headers = self._headers()
+        image_url = None
+        if request.start_frame is not None:
+            ref = request.start_frame
+            image_url = await self.upload_frame(http, ref.mime, frames(ref), f"{ref.sha256[:16]}.{ref.extension}")
+        payload = build_payload(request, image_url=image_url, callback_url=self.config.callback_url)
+        response = await http.post(f"{self._base}/api/v1/jobs/createTask", headers=headers, json=payload)
+        body = _read_kie_answer(self.host, response)
+        data = require_mapping(self.host, body.get("data"), "a createTask answer")
+        return Submission(task_id=require_text(self.host, data, "taskId", "a createTask answer"))
+
+    async def status(self, http: httpx.AsyncClient, submission: Submission) -> TaskStatus:
+        """The task's state from recordInfo."""
+        response = await http.get(
+            f"{self._base}/api/v1/jobs/recordInfo",
+            headers=self._headers(),
+            params={"taskId": submission.task_id},
+        )
+        body = _read_kie_answer(self.host, response)
+        _, status = parse_record(self.host, body)
+        return status
+
+    async def cancel(self, http: httpx.AsyncClient, submission: Submission) -> bool:
+        """Kie.ai has no cancel call."""
+        return False
+
+    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
+        """Kie.ai cannot find a task by our job id."""
+        return None
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
+        """(taskId, status) from a callBackUrl POST, or None when the body is not a Kie task record."""
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(parsed, Mapping) or not isinstance(parsed.get("data"), Mapping):
+            return None
+        try:
+            return parse_record(self.host, parsed)
+        except HostProtocolError:
+            return None

@@ -1,0 +1,396 @@
+"""Official Kling API host client (`model_name: "kling-v2-6"`), with in-house HS256 JWT signing.
+
+Each request carries `Authorization: Bearer <jwt>` where the JWT is signed with
+the secret key (HS256) over `{iss: access key, exp: now+1800, nbf: now-5}`.
+The token is cached and replaced five minutes before it expires. `hmac` and
+`hashlib` are enough for HS256, so there is no PyJWT dependency.
+
+Every create carries `external_task_id = job_id`; the API requires it unique
+per account, which makes a lost create findable (`lookup`) and a duplicate
+create refused rather than paid twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from kling_lab.capabilities import CAPABILITIES
+from kling_lab.providers.base import (
+    FrameReader,
+    HostConfig,
+    HostError,
+    HostProtocolError,
+    Submission,
+    TaskPhase,
+    TaskStatus,
+)
+from kling_lab.providers.http_errors import (
+    HostIdentity,
+    auth_error,
+    content_policy_error,
+    credits_error,
+    decode_json,
+    error_for_status,
+    failure_sentence,
+    frame_base64,
+    host_detail,
+    invalid_error,
+    maintenance_error,
+    missing_key_error,
+    not_found_error,
+    parse_retry_after,
+    rate_limited_error,
+    require_mapping,
+    require_text,
+    server_error,
+    try_decode_json,
+    unavailable_error,
+)
+from kling_lab.request import GenerationRequest
+
+MODEL_NAME = "kling-v2-6"
+ACCESS_KEY_NAME = "KLING_ACCESS_KEY"
+SECRET_KEY_NAME = "KLING_SECRET_KEY"  # noqa: S105 - the variable name, not a secret
+TOKEN_LIFETIME_S = 1800
+TOKEN_NOT_BEFORE_SKEW_S = 5
+TOKEN_REFRESH_MARGIN_S = 300
+USD_PER_UNIT = Decimal("0.14")
+"""Kling's standard price per video-generation unit (PROVIDERS.md §5)."""
+
+TEXT2VIDEO = "text2video"
+IMAGE2VIDEO = "image2video"
+
+_STATES: dict[str, TaskPhase] = {
+    "submitted": "queued",
+    "processing": "running",
+    "succeed": "succeeded",
+    "failed": "failed",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# JWT
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign_jwt(access_key: str, secret_key: str, now: float) -> str:
+    """An HS256 JWT for the official API: `{iss, exp: now+1800, nbf: now-5}` signed with the secret key."""
+    header = {"alg": "HS256", "typ": "JWT"}
+    payload = {
+        "iss": access_key,
+        "exp": int(now) + TOKEN_LIFETIME_S,
+        "nbf": int(now) - TOKEN_NOT_BEFORE_SKEW_S,
+    }
+    signing_input = ".".join(
+        _b64url(json.dumps(part, separators=(",", ":")).encode("utf-8")) for part in (header, payload)
+    )
+    signature = hmac.new(secret_key.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+class KlingToken:
+    """A cached JWT, re-signed when less than five minutes of its life remain."""
+
+    def __init__(self, access_key: str, secret_key: str, clock: Callable[[], float] = time.time) -> None:
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        # The runner's loop is single-threaded, but the CLI and tests may share a client across threads.
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "KlingToken(<hidden>)"
+
+    def get(self) -> str:
+        """A token valid for at least five more minutes."""
+        with self._lock:
+            now = self._clock()
+            if self._token is None or now >= self._expires_at - TOKEN_REFRESH_MARGIN_S:
+                self._token = sign_jwt(self._access_key, self._secret_key, now)
+                self._expires_at = float(int(now) + TOKEN_LIFETIME_S)
+            return self._token
+
+
+# --------------------------------------------------------------------------------------------
+# Mapping
+
+
+def endpoint_kind(request: GenerationRequest) -> str:
+    """`text2video` or `image2video`: the path segment serving `request`."""
+    return IMAGE2VIDEO if request.image_to_video else TEXT2VIDEO
+
+
+def build_payload(
+    request: GenerationRequest,
+    *,
+    job_id: str,
+    image: str | None = None,
+    image_tail: str | None = None,
+    callback_url: str | None = None,
+) -> dict[str, Any]:
+    """The create body for `request`.
+
+    Always sends `model_name`, `mode`, `sound` ("on"/"off") and a string
+    duration; `external_task_id` is our job id. `image`/`image_tail` are raw
+    base64 without a `data:` prefix. `aspect_ratio` is for text-to-video only;
+    cfg_scale is never sent (the API documents it for v1.x models only).
+    """
+    payload: dict[str, Any] = {
+        "model_name": MODEL_NAME,
+        "prompt": request.prompt,
+        "mode": request.mode,
+        "sound": "on" if request.audio else "off",
+        "duration": str(request.duration),
+        "external_task_id": job_id,
+    }
+    if request.negative_prompt.strip():
+        payload["negative_prompt"] = request.negative_prompt
+    if request.image_to_video:
+        if not image:
+            raise ValueError("Kling image-to-video needs the start frame as base64.")
+        payload["image"] = image
+        if image_tail:
+            payload["image_tail"] = image_tail
+    else:
+        payload["aspect_ratio"] = request.aspect_ratio
+    voices = [v for v in request.voice_ids if v.strip()]
+    if voices:
+        payload["voice_list"] = [{"voice_id": v} for v in voices]
+    if callback_url:
+        payload["callback_url"] = callback_url
+    return payload
+
+
+def kling_code_error(
+    host: HostIdentity,
+    code: int,
+    message: str | None,
+    *,
+    status_code: int | None,
+    retry_after: float | None = None,
+) -> HostError:
+    """The HostError for one of the official API's documented error codes."""
+    shown = str(code)
+    if code in (1003, 1004):
+        return auth_error(
+            host,
+            status_code=status_code,
+            host_code=shown,
+            hint="The signed token was expired or not yet valid: check this computer's clock.",
+        )
+    if 1000 <= code <= 1099:
+        return auth_error(host, status_code=status_code, host_code=shown)
+    if code in (1101, 1102):
+        hint = (
+            "The official Kling API says the account is in arrears. Top up the account, then try again."
+            if code == 1101
+            else "The official Kling API says the resource pack is used up or expired. Buy a new pack, then try again."
+        )
+        return credits_error(host, status_code=status_code, host_code=shown, hint=hint)
+    if code == 1100:
+        return unavailable_error(
+            host, message or "the account has a problem; check it in the Kling developer console",
+            status_code=status_code, host_code=shown,
+        )
+    if code == 1103:
+        return auth_error(
+            host, status_code=status_code, host_code=shown,
+            hint="The key has no access to this model or API (code 1103).",
+        )
+    if code == 1302:
+        return rate_limited_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
+    if code == 1303:
+        return rate_limited_error(
+            host,
+            retry_after=retry_after,
+            status_code=status_code,
+            host_code=shown,
+            what="is already running as many tasks as the resource pack allows",
+        )
+    if code == 1304:
+        return unavailable_error(
+            host, message or "this machine's IP address is not on the account's whitelist",
+            status_code=status_code, host_code=shown,
+        )
+    if code in (1300, 1301):
+        return content_policy_error(host, message or "policy triggered", status_code=status_code, host_code=shown)
+    if code in (1202, 1203):
+        return not_found_error(host, message, status_code=status_code, host_code=shown)
+    if 1200 <= code <= 1299:
+        return invalid_error(host, message or f"code {code}", status_code=status_code, host_code=shown)
+    if code == 5001:
+        return maintenance_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
+    if code >= 5000:
+        return server_error(host, status_code, message, host_code=shown)
+    return invalid_error(host, message or f"code {code}", status_code=status_code, host_code=shown)
+
+
+def _read_kling_answer(host: HostIdentity, response: httpx.Response) -> Mapping[str, Any]:
+    """The body of an answer with `code` 0; raises the mapped HostError otherwise."""
+    body = try_decode_json(response) if response.status_code >= 400 else decode_json(host, response)
+    mapping = body if isinstance(body, Mapping) else {}
+    code = mapping.get("code")
+    has_code = isinstance(code, int) and not isinstance(code, bool)
+    if has_code and code != 0:
+        raise kling_code_error(
+            host,
+            int(code),  # type: ignore[arg-type]
+            host_detail(mapping),
+            status_code=response.status_code,
+            retry_after=parse_retry_after(response.headers),
+        )
+    if response.status_code >= 400:
+        raise error_for_status(host, response, body)
+    if not isinstance(body, Mapping):
+        raise HostProtocolError(f"{host.label} sent an answer that is not a JSON object.")
+    return body
+
+
+def _unit_cost(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        units = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return units * USD_PER_UNIT if units.is_finite() else None
+
+
+def parse_task(host: HostIdentity, data: Mapping[str, Any]) -> tuple[str, TaskStatus]:
+    """(task_id, status) from a task object (a query answer's `data` or a callback body)."""
+    task_id = require_text(host, data, "task_id", "a task")
+    state = str(data.get("task_status") or "").strip().lower()
+    phase = _STATES.get(state)
+    if phase is None:
+        raise HostProtocolError(f"{host.label} reported an unknown task status {state!r}.")
+    cost = _unit_cost(data.get("final_unit_deduction"))
+    if phase == "succeeded":
+        result = data.get("task_result")
+        videos = result.get("videos") if isinstance(result, Mapping) else None
+        first = videos[0] if isinstance(videos, list) and videos else None
+        url = first.get("url") if isinstance(first, Mapping) else None
+        if not isinstance(url, str) or not url:
+            raise HostProtocolError(f"{host.label} reported success without a video URL.")
+        return task_id, TaskStatus("succeeded", video_url=url, actual_cost=cost, progress=1.0)
+    if phase == "failed":
+        return task_id, TaskStatus(
+            "failed", error=failure_sentence(host, data.get("task_status_msg")), actual_cost=cost
+        )
+    return task_id, TaskStatus(phase, actual_cost=cost)
+
+
+# --------------------------------------------------------------------------------------------
+# Client
+
+
+class KlingClient:
+    """Kling 2.6 on the official API (Kuaishou developer platform)."""
+
+    name = "kling"
+    caps = CAPABILITIES["kling"]
+    build_payload = staticmethod(build_payload)
+
+    def __init__(self, config: HostConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
+        self._base = config.base_url.rstrip("/")
+        access = config.credentials.get(ACCESS_KEY_NAME)
+        secret = config.credentials.get(SECRET_KEY_NAME)
+        self._token = KlingToken(access, secret, clock) if access and secret else None
+
+    def _headers(self) -> dict[str, str]:
+        if self._token is None:
+            raise missing_key_error(self.host)
+        return {"Authorization": f"Bearer {self._token.get()}", "Accept": "application/json"}
+
+    def _task_url(self, kind: str, task_id: str) -> str:
+        return f"{self._base}/v1/videos/{kind}/{quote(task_id, safe='')}"
+
+    async def create(
+        self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
+    ) -> Submission:
+        """Create the task with `external_task_id = job_id`. Raises HostError on refusal (incl. a duplicate)."""
+        headers = self._headers()
+        image = tail = None
+        if request.start_frame is not None:
+            image = frame_base64(frames(request.start_frame))
+        if request.end_frame is not None:
+            tail = frame_base64(frames(request.end_frame))
+        kind = endpoint_kind(request)
+        payload = build_payload(
+            request, job_id=job_id, image=image, image_tail=tail, callback_url=self.config.callback_url
+        )
+        response = await http.post(f"{self._base}/v1/videos/{kind}", headers=headers, json=payload)
+        body = _read_kling_answer(self.host, response)
+        data = require_mapping(self.host, body.get("data"), "a create answer")
+        return Submission(task_id=require_text(self.host, data, "task_id", "a create answer"), extra={"kind": kind})
+
+    async def _query(self, http: httpx.AsyncClient, kind: str, task_id: str) -> Mapping[str, Any]:
+        response = await http.get(self._task_url(kind, task_id), headers=self._headers())
+        body = _read_kling_answer(self.host, response)
+        return require_mapping(self.host, body.get("data"), "a task answer")
+
+    async def status(self, http: httpx.AsyncClient, submission: Submission) -> TaskStatus:
+        """The task's state, from the endpoint kind recorded at create (both tried when it is unknown)."""
+        kind = (submission.extra or {}).get("kind")
+        kinds = [kind] if kind in (TEXT2VIDEO, IMAGE2VIDEO) else [TEXT2VIDEO, IMAGE2VIDEO]
+        not_found: HostError | None = None
+        for candidate in kinds:
+            try:
+                data = await self._query(http, candidate, submission.task_id)
+            except HostError as error:
+                if error.kind != "not_found":
+                    raise
+                not_found = error
+                continue
+            return parse_task(self.host, data)[1]
+        assert not_found is not None  # the loop ran at least once and did not return
+        raise not_found
+
+    async def cancel(self, http: httpx.AsyncClient, submission: Submission) -> bool:
+        """The official API has no cancel call."""
+        return False
+
+    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
+        """The task created with `external_task_id = job_id`, trying text2video then image2video; None if absent."""
+        for kind in (TEXT2VIDEO, IMAGE2VIDEO):
+            try:
+                data = await self._query(http, kind, job_id)
+            except HostError as error:
+                if error.kind == "not_found":
+                    continue
+                raise
+            task_id = require_text(self.host, data, "task_id", "a task answer")
+            return Submission(task_id=task_id, extra={"kind": kind})
+        return None
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
+        """(task_id, status) from a callback_url POST (the task object, bare or under `data`)."""
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if isinstance(parsed, Mapping) and isinstance(parsed.get("data"), Mapping):
+            parsed = parsed["data"]
+        if not isinstance(parsed, Mapping) or "task_id" not in parsed:
+            return None
+        try:
+            return parse_task(self.host, parsed)
+        except HostProtocolError:
+            return None

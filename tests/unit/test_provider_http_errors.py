@@ -1,0 +1,194 @@
+"""The shared host-answer helpers: Retry-After, error sentences, detail extraction, redaction, JSON reading."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from kling_lab.providers.base import HostError, HostProtocolError
+from kling_lab.providers.http_errors import (
+    HostIdentity,
+    content_policy_error,
+    decode_json,
+    error_for_status,
+    failure_sentence,
+    frame_base64,
+    frame_data_uri,
+    host_detail,
+    parse_retry_after,
+    read_json,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+HOST = HostIdentity(label="Example Host", key_hint="EXAMPLE_KEY", secrets=("sk-live-abcdef123456",))
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, None),
+        ({"Retry-After": "3"}, 3.0),
+        ({"retry-after": "0"}, 0.0),
+        ({"Retry-After": " 12 "}, 12.0),
+        ({"Retry-After": "1.5"}, 1.5),
+        ({"Retry-After": "Sun, 01 Mar 2026 12:00:30 GMT"}, 30.0),
+        ({"Retry-After": "Sun, 01 Mar 2026 11:59:00 GMT"}, 0.0),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "1500", "Retry-After": "9"}, 1.5),
+        ({"retry-after-ms": "soon", "Retry-After": "9"}, 9.0),
+        ({"Retry-After": "-5"}, None),
+        ({"Retry-After": "soon"}, None),
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": ""}, None),
+    ],
+)
+def test_retry_after_is_parsed_from_seconds_floats_dates_and_milliseconds(headers, expected):
+    assert parse_retry_after(headers, now=NOW) == expected
+
+
+def test_retry_after_reads_httpx_headers_case_insensitively():
+    assert parse_retry_after(httpx.Headers({"RETRY-AFTER": "4"}), now=NOW) == 4.0
+
+
+def _response(status: int, body: bytes = b"{}", content_type: str = "application/json", **headers: str):
+    return httpx.Response(status, content=body, headers={"content-type": content_type, **headers})
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "retry_safe"),
+    [
+        (400, "invalid", False),
+        (401, "auth", False),
+        (402, "credits", False),
+        (403, "auth", False),
+        (404, "not_found", False),
+        (409, "invalid", False),
+        (422, "invalid", False),
+        (429, "rate_limited", True),
+        (500, "server", False),
+        (502, "server", False),
+        (503, "maintenance", True),
+        (504, "server", False),
+    ],
+)
+def test_http_status_maps_to_error_kind_and_retry_safety(status, kind, retry_safe):
+    error = error_for_status(HOST, _response(status), {"detail": "something"})
+    assert (error.kind, error.retry_safe, error.status_code) == (kind, retry_safe, status)
+
+
+def test_rate_limit_error_carries_retry_after_and_says_how_long_to_wait():
+    error = error_for_status(HOST, _response(429, **{"Retry-After": "3"}))
+    assert error.retry_after == 3.0
+    assert "Wait 3 seconds" in error.message
+
+
+def test_bad_key_sentence_names_the_setting():
+    error = error_for_status(HOST, _response(401))
+    assert error.message == "Example Host rejected the API key. Check EXAMPLE_KEY in Settings."
+
+
+def test_invalid_request_quotes_the_host_detail():
+    error = error_for_status(HOST, _response(422), {"detail": [{"loc": ["body", "duration"], "msg": "bad value"}]})
+    assert error.kind == "invalid"
+    assert "duration: bad value" in error.message
+
+
+def test_moderation_detail_on_a_4xx_is_a_content_policy_error():
+    error = error_for_status(HOST, _response(422), {"detail": "Prompt flagged by moderation"})
+    assert error.kind == "content_policy"
+    assert error.message == (
+        "Example Host refused the prompt or image under its content policy: Prompt flagged by moderation. "
+        "Change the prompt or image."
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"detail": "Request was throttled."}, "Request was throttled."),
+        ({"detail": [{"loc": ["body", "prompt"], "msg": "field required"}]}, "prompt: field required"),
+        ({"error": {"name": "X", "message": "inner"}}, "inner"),
+        ({"error": "Bad Request", "message": "duration must be 5 or 10"}, "duration must be 5 or 10"),
+        ({"code": 422, "msg": "msg field"}, "msg field"),
+        ({"code": 200, "message": "message field"}, "message field"),
+        ({"failMsg": "failed badly"}, "failed badly"),
+        ("plain text", "plain text"),
+        ({}, None),
+        (None, None),
+        ([1, 2], None),
+    ],
+)
+def test_host_detail_reads_every_documented_error_shape(body, expected):
+    assert host_detail(body) == expected
+
+
+def test_secrets_and_authorization_values_are_redacted_from_quoted_details():
+    detail = (
+        "key sk-live-abcdef123456 rejected; header was Bearer abcdefghijklmnop; "
+        "token eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl"
+    )
+    error = error_for_status(HOST, _response(400), {"detail": detail})
+    assert "sk-live-abcdef123456" not in error.message
+    assert "abcdefghijklmnop" not in error.message
+    assert "eyJhbGciOi" not in error.message
+    assert "[redacted]" in error.message
+
+
+def test_long_host_details_are_cut():
+    error = error_for_status(HOST, _response(400), {"detail": "x" * 5000})
+    assert len(error.message) < 500
+    assert "…" in error.message
+
+
+def test_failure_sentence_recognises_policy_reasons_and_keeps_others_as_generation_failures():
+    assert "under its content policy" in failure_sentence(HOST, "NSFW content detected")
+    assert failure_sentence(HOST, "GPU out of memory") == "Example Host could not generate the clip: GPU out of memory."
+    assert failure_sentence(HOST, None) == "Example Host could not generate the clip and gave no reason."
+
+
+def test_content_policy_error_without_reason_still_reads_as_a_sentence():
+    error = content_policy_error(HOST, "")
+    assert error.kind == "content_policy"
+    assert "no reason given" in error.message
+
+
+def test_decode_json_accepts_json_with_a_wrong_content_type():
+    assert decode_json(HOST, _response(200, b'{"a": 1}', "text/plain")) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        (b"<html><body>Login</body></html>", "text/html", "an HTML page"),
+        (b'{"id": "abc"', "application/json", "JSON that could not be read"),
+        (b"upstream reset", "text/plain", "text/plain"),
+    ],
+)
+def test_unreadable_bodies_raise_protocol_errors_that_say_what_arrived(body, content_type, words):
+    with pytest.raises(HostProtocolError) as caught:
+        decode_json(HOST, _response(200, body, content_type))
+    assert words in str(caught.value)
+    assert "Example Host" in str(caught.value)
+
+
+def test_read_json_raises_host_error_for_error_status_even_with_an_html_body():
+    with pytest.raises(HostError) as caught:
+        read_json(HOST, _response(502, b"<html>Bad gateway</html>", "text/html"))
+    assert caught.value.kind == "server"
+
+
+def test_read_json_lets_a_host_classifier_decide_first():
+    def classify(response, body):
+        return HostError("credits", "custom") if body and body.get("code") == 402 else None
+
+    with pytest.raises(HostError) as caught:
+        read_json(HOST, _response(400, b'{"code": 402}'), classify=classify)
+    assert caught.value.kind == "credits"
+
+
+def test_frames_are_encoded_as_data_uris_or_raw_base64():
+    assert frame_data_uri("image/png", b"\x89PNG") == "data:image/png;base64,iVBORw=="
+    assert frame_base64(b"\x89PNG") == "iVBORw=="

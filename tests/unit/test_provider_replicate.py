@@ -1,0 +1,275 @@
+"""Replicate client (`kwaivgi/kling-v2.6`): payload mapping, status mapping, errors, cancel, webhooks."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from kling_lab.providers.base import HostError, HostProtocolError, Submission
+from kling_lab.providers.http_errors import frame_data_uri
+from kling_lab.providers.replicate import ReplicateClient, build_payload, parse_prediction
+from tests.emulator import Emulator
+from tests.emulator.testing import (
+    GENERIC_FAULT_CASES,
+    FrameStore,
+    assert_no_secrets,
+    client_for,
+    fault_options,
+    make_png,
+    poll_until_final,
+    run,
+    text_request,
+)
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with Emulator(latency=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture(autouse=True)
+def fresh(emu):
+    emu.reset()
+    yield
+    assert emu.stats()["server_errors"] == []
+
+
+@pytest.fixture
+def client(emu) -> ReplicateClient:
+    return client_for(emu, "replicate")
+
+
+@pytest.fixture
+def store() -> FrameStore:
+    return FrameStore()
+
+
+# -- payload mapping ----------------------------------------------------------------------------
+
+
+def test_text_to_video_payload_has_integer_duration_and_explicit_audio_flag():
+    payload = build_payload(text_request(duration=10, aspect_ratio="1:1", audio=False))
+    assert payload == {
+        "input": {
+            "prompt": "A red fox trotting through fresh snow at dawn",
+            "duration": 10,
+            "generate_audio": False,
+            "aspect_ratio": "1:1",
+        }
+    }
+
+
+def test_image_to_video_payload_sends_start_image_and_drops_aspect_ratio(store):
+    ref = store.add(make_png())
+    payload = build_payload(text_request(start_frame=ref, negative_prompt="blur", audio=True), start_image="data:x")
+    assert payload["input"] == {
+        "prompt": "A red fox trotting through fresh snow at dawn",
+        "duration": 5,
+        "generate_audio": True,
+        "negative_prompt": "blur",
+        "start_image": "data:x",
+    }
+
+
+def test_empty_negative_prompt_and_cfg_scale_are_not_sent():
+    payload = build_payload(text_request(negative_prompt="   ", cfg_scale=0.5))
+    assert "negative_prompt" not in payload["input"] and "cfg_scale" not in payload["input"]
+
+
+@pytest.mark.parametrize("field", ["end_frame", "voice_ids"])
+def test_controls_replicate_lacks_are_refused_rather_than_silently_dropped(store, field):
+    value = store.add(make_png(), "The end frame") if field == "end_frame" else ("voice-1",)
+    request = text_request(start_frame=store.add(make_png(color=(5, 5, 5))), **{field: value})
+    with pytest.raises(ValueError):
+        build_payload(request, start_image="data:x")
+
+
+def test_webhook_asks_for_the_completed_event_only():
+    payload = build_payload(text_request(), callback_url="https://app.example/webhook/replicate")
+    assert payload["webhook"] == "https://app.example/webhook/replicate"
+    assert payload["webhook_events_filter"] == ["completed"]
+
+
+# -- status mapping -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "phase"),
+    [("starting", "queued"), ("processing", "running"), ("canceled", "canceled"), ("aborted", "canceled")],
+)
+def test_prediction_statuses_map_to_phases(client, status, phase):
+    _, result = parse_prediction(client.host, {"id": "p1", "status": status})
+    assert result.phase == phase
+
+
+@pytest.mark.parametrize("output", ["https://r.delivery/out.mp4", ["https://r.delivery/out.mp4"]])
+def test_succeeded_output_is_a_uri_string_or_a_list(client, output):
+    _, result = parse_prediction(client.host, {"id": "p1", "status": "succeeded", "output": output})
+    assert (result.phase, result.video_url) == ("succeeded", "https://r.delivery/out.mp4")
+
+
+def test_failed_prediction_reports_its_error(client):
+    _, result = parse_prediction(client.host, {"id": "p1", "status": "failed", "error": "CUDA error"})
+    assert result.error == "Replicate could not generate the clip: CUDA error."
+
+
+def test_sensitive_content_failure_reads_as_content_policy(client):
+    error = "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+    _, result = parse_prediction(client.host, {"id": "p1", "status": "failed", "error": error})
+    assert "under its content policy" in result.error
+
+
+@pytest.mark.parametrize(
+    "body", [{"id": "p1", "status": "weird"}, {"id": "p1", "status": "succeeded", "output": None}, {"status": "x"}]
+)
+def test_unreadable_predictions_raise_protocol_errors(client, body):
+    with pytest.raises(HostProtocolError):
+        parse_prediction(client.host, body)
+
+
+# -- over HTTP ----------------------------------------------------------------------------------
+
+
+def test_create_posts_to_the_model_endpoint_with_the_mapped_input(emu, client, store):
+    request = text_request(audio=True)
+    submission = run(lambda http: client.create(http, request, job_id="job-1", frames=store))
+    [record] = emu.creates("replicate")
+    assert record.path == "/replicate/v1/models/kwaivgi/kling-v2.6/predictions"
+    assert record.body == build_payload(request)
+    assert record.task_id == submission.task_id
+    assert record.headers["authorization"] == f"Bearer {emu.keys['REPLICATE_API_TOKEN']}"
+
+
+def test_start_frame_is_sent_as_a_data_uri(emu, client, store):
+    png = make_png()
+    request = text_request(start_frame=store.add(png))
+    run(lambda http: client.create(http, request, job_id="job-1", frames=store))
+    assert emu.creates("replicate")[0].body["input"]["start_image"] == frame_data_uri("image/png", png)
+
+
+def test_a_prediction_runs_to_success(emu, client, store):
+    async def scenario(http):
+        submission = await client.create(http, text_request(), job_id="job-1", frames=store)
+        return await poll_until_final(client, http, submission)
+
+    status = run(scenario)
+    assert status.phase == "succeeded" and status.video_url.startswith(emu.url)
+
+
+def test_queued_then_running(emu, client, store):
+    emu.configure(latency=60)
+
+    async def scenario(http):
+        submission = await client.create(http, text_request(), job_id="job-1", frames=store)
+        first = await client.status(http, submission)
+        emu.force_phase(submission.task_id, "running")
+        return first, await client.status(http, submission)
+
+    first, second = run(scenario)
+    assert (first.phase, second.phase) == ("queued", "running")
+
+
+def test_failed_and_policy_predictions_report_sentences(emu, client, store):
+    async def scenario(http):
+        results = []
+        for prompt in ("[emu:fail=Out of memory] fox", "[emu:policy] fox"):
+            submission = await client.create(http, text_request(prompt), job_id=prompt, frames=store)
+            results.append(await poll_until_final(client, http, submission))
+        return results
+
+    failed, refused = run(scenario)
+    assert failed.error == "Replicate could not generate the clip: Out of memory."
+    assert "under its content policy" in refused.error
+
+
+def test_cancel_cancels_a_running_prediction(emu, client, store):
+    emu.configure(latency=60)
+
+    async def scenario(http):
+        submission = await client.create(http, text_request(), job_id="job-1", frames=store)
+        accepted = await client.cancel(http, submission)
+        return accepted, await client.status(http, submission)
+
+    accepted, status = run(scenario)
+    assert accepted is True and status.phase == "canceled"
+    assert sum(emu.stats()["cancel_calls"].values()) == 1
+
+
+def test_a_wrong_token_is_an_auth_error_without_the_token(emu, store):
+    client = client_for(emu, "replicate", REPLICATE_API_TOKEN="r8_wrongtoken12345")
+    with pytest.raises(HostError) as caught:
+        run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert caught.value.message == "Replicate rejected the API key. Check REPLICATE_API_TOKEN in Settings."
+    assert_no_secrets(caught.value, emu, ["r8_wrongtoken12345"])
+
+
+def test_invalid_input_quotes_the_problem_detail(emu, client, store):
+    emu.add_fault("http", host="replicate", op="create", status=422, message="- input.duration: must be 5 or 10")
+    with pytest.raises(HostError) as caught:
+        run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert caught.value.kind == "invalid"
+    assert "input.duration: must be 5 or 10" in caught.value.message
+
+
+def test_throttling_is_rate_limited_with_retry_after(emu, client, store):
+    emu.add_fault("http", host="replicate", op="create", status=429, retry_after="30")
+    with pytest.raises(HostError) as caught:
+        run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert (caught.value.kind, caught.value.retry_safe, caught.value.retry_after) == ("rate_limited", True, 30.0)
+
+
+@pytest.mark.parametrize("case", GENERIC_FAULT_CASES, ids=lambda c: c.id)
+def test_http_faults_map_to_host_errors_on_create_status_and_cancel(emu, client, store, case):
+    for op in ("create", "status", "cancel"):
+        emu.add_fault("http", host="replicate", op=op, **fault_options(case))
+    with pytest.raises(HostError) as caught:
+        run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert (caught.value.kind, caught.value.retry_safe, caught.value.retry_after) == (
+        case.kind, case.retry_safe, case.expected_retry_after)
+    for call in (client.status, client.cancel):
+        with pytest.raises(HostError) as caught:
+            run(lambda http, call=call: call(http, Submission("abc")))
+        assert caught.value.kind == case.kind
+        assert_no_secrets(caught.value, emu)
+
+
+def test_unknown_prediction_is_not_found(emu, client):
+    with pytest.raises(HostError) as caught:
+        run(lambda http: client.status(http, Submission("nope")))
+    assert caught.value.kind == "not_found"
+
+
+@pytest.mark.parametrize("kind", ["malformed_json", "wrong_content_type", "html"])
+def test_unreadable_status_answers_raise_protocol_errors(emu, client, store, kind):
+    submission = run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    emu.add_fault(kind, host="replicate", op="status")
+    with pytest.raises(HostProtocolError):
+        run(lambda http: client.status(http, submission))
+
+
+@pytest.mark.parametrize(("kind", "accepted"), [("reset_before", {}), ("reset_after", {"replicate": 1})])
+def test_connection_resets_propagate_as_transport_errors(emu, client, store, kind, accepted):
+    emu.add_fault(kind, host="replicate", op="create")
+    with pytest.raises(httpx.TransportError):
+        run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert emu.stats()["accepted_creates"] == accepted
+
+
+def test_webhook_delivers_the_completed_prediction(emu, store):
+    client = client_for(emu, "replicate", KLING_LAB_PUBLIC_URL=f"{emu.url}/_emulator/sink")
+    submission = run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert emu.wait_until(lambda: emu.sink("webhook/replicate"))
+    task_id, status = client.parse_webhook(emu.sink("webhook/replicate")[0]["body"], {})
+    assert (task_id, status.phase) == (submission.task_id, "succeeded")
+
+
+@pytest.mark.parametrize("body", [b"", b"null", b'{"id": "x", "status": "???"}', json.dumps([1]).encode()])
+def test_foreign_webhook_bodies_are_ignored(client, body):
+    assert client.parse_webhook(body, {}) is None
+
+
+def test_lost_creates_cannot_be_looked_up(client):
+    assert run(lambda http: client.lookup(http, "job-1")) is None
