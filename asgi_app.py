@@ -1,0 +1,125 @@
+"""The ASGI entry point: Streamlit plus the routes a browser grid and the hosts need.
+
+Run with `streamlit run asgi_app.py` (the README's command). The lifespan starts
+the job runner once per process, so unfinished jobs resume before anyone opens
+the page. Routes:
+    /api/health              liveness and runner state
+    /webhook/<provider>      host callbacks (idempotent; polling is the fallback)
+    /clips/<job>.mp4         finished clips from disk, with HTTP Range support
+    /thumbs/<job>.jpg        thumbnails
+    /frames/<sha256>.<ext>   uploaded start/end frames
+    /exports/<batch>.zip     a batch's clips, manifest.json and clips.csv
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+APP_DIR = Path(__file__).resolve().parent
+JOB_ID = re.compile(r"^j_[0-9a-f]{12}$")
+SHA = re.compile(r"^[0-9a-f]{64}$")
+BATCH_ID = re.compile(r"^b_[0-9a-f]{12}$")
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+@asynccontextmanager
+async def lifespan(app):  # noqa: ANN001 - Starlette passes the app
+    from components.runtime import get_runner
+
+    get_runner()
+    yield
+
+
+def _media_root() -> Path:
+    from components.runtime import get_media
+
+    return get_media().root
+
+
+async def health(request: Request) -> Response:
+    from components.runtime import get_runner, get_store
+
+    runner = get_runner()
+    return JSONResponse(
+        {"status": "ok", "runner": "running" if runner.running else "stopped",
+         "unfinished_jobs": get_store().has_unfinished()}
+    )
+
+
+async def webhook(request: Request) -> Response:
+    from components.runtime import get_runner
+    from kling_lab.capabilities import CAPABILITIES
+
+    provider = request.path_params["provider"]
+    if provider not in CAPABILITIES or CAPABILITIES[provider].offline:
+        return JSONResponse({"error": "unknown provider"}, status_code=404)
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return JSONResponse({"error": "too large"}, status_code=413)
+    matched = get_runner().accept_webhook(provider, body, dict(request.headers))
+    # Always 200 for a well-formed delivery so hosts stop retrying; unmatched ones are simply ignored.
+    return JSONResponse({"ok": True, "matched": matched})
+
+
+def _file(path: Path, media_type: str, download_name: str | None = None) -> Response:
+    if not path.is_file():
+        return Response("Not found", status_code=404)
+    return FileResponse(path, media_type=media_type, filename=download_name,
+                        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+async def clip(request: Request) -> Response:
+    job_id = request.path_params["job_id"]
+    if not JOB_ID.match(job_id):
+        return Response("Not found", status_code=404)
+    download = f"kling-lab-{job_id}.mp4" if request.query_params.get("download") else None
+    return _file(_media_root() / "clips" / f"{job_id}.mp4", "video/mp4", download)
+
+
+async def export(request: Request) -> Response:
+    from components.runtime import current_settings_for_runner, get_store
+    from kling_lab.exports import export_batch
+
+    batch_id = request.path_params["batch_id"]
+    store = get_store()
+    if not BATCH_ID.match(batch_id) or store.get_batch(batch_id) is None:
+        return Response("Not found", status_code=404)
+    out = current_settings_for_runner().data_dir / "exports" / f"{batch_id}.zip"
+    await anyio.to_thread.run_sync(export_batch, store, batch_id, out)
+    return _file(out, "application/zip", f"kling-lab-{batch_id}.zip")
+
+
+async def thumb(request: Request) -> Response:
+    job_id = request.path_params["job_id"]
+    if not JOB_ID.match(job_id):
+        return Response("Not found", status_code=404)
+    return _file(_media_root() / "thumbs" / f"{job_id}.jpg", "image/jpeg")
+
+
+async def frame(request: Request) -> Response:
+    sha, ext = request.path_params["sha"], request.path_params["ext"]
+    if not SHA.match(sha) or ext not in ("png", "jpg"):
+        return Response("Not found", status_code=404)
+    return _file(_media_root() / "frames" / f"{sha}.{ext}", "image/png" if ext == "png" else "image/jpeg")
+
+
+app = st.App(
+    str(APP_DIR / "streamlit_app.py"),
+    routes=[
+        Route("/api/health", health),
+        Route("/webhook/{provider}", webhook, methods=["POST"]),
+        Route("/clips/{job_id}.mp4", clip),
+        Route("/exports/{batch_id}.zip", export),
+        Route("/thumbs/{job_id}.jpg", thumb),
+        Route("/frames/{sha}.{ext}", frame),
+    ],
+    lifespan=lifespan,
+)

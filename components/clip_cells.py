@@ -1,0 +1,137 @@
+"""Turning stored jobs into grid cells, and the per-clip actions under the grid."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import streamlit as st
+
+from components.video_grid import GridClip, GridEvent
+from kling_lab.capabilities import CAPABILITIES
+from kling_lab.pricing import format_usd
+from kling_lab.providers.base import JobState
+from kling_lab.runner import JobRunner
+from kling_lab.store import BatchRecord, JobRecord, Store
+
+STATE_WORDS = {
+    JobState.QUEUED: "waiting to be sent",
+    JobState.SENDING: "sending",
+    JobState.SUBMITTED: "accepted, in the host's queue",
+    JobState.RUNNING: "generating",
+    JobState.DOWNLOADING: "downloading",
+    JobState.DONE: "done",
+    JobState.FAILED: "failed",
+    JobState.CANCELED: "canceled",
+    JobState.UNKNOWN: "unknown: check the host",
+}
+
+
+def clip_url(job: JobRecord) -> str | None:
+    return f"/clips/{job.id}.mp4" if job.state == JobState.DONE and job.video_path else None
+
+
+def thumb_url(job: JobRecord) -> str | None:
+    return f"/thumbs/{job.id}.jpg" if job.thumb_path else None
+
+
+def cell_detail(job: JobRecord, now: float | None = None) -> str:
+    """The sentence under a cell's state: the error, or progress and elapsed time."""
+    if job.error and job.state in (JobState.FAILED, JobState.UNKNOWN, JobState.CANCELED):
+        return job.error
+    if job.state == JobState.DONE:
+        took = (job.finished_at or job.updated_at) - job.created_at
+        return f"took {took:.0f} s"
+    elapsed = (now or time.time()) - job.created_at
+    words = STATE_WORDS[job.state]
+    if job.progress is not None and job.state == JobState.RUNNING:
+        words += f" {job.progress:.0%}"
+    if job.error:  # a retryable problem in flight, e.g. "rate limited, retrying in 5 s"
+        words += f" ({job.error})"
+    return f"{words} · {elapsed:.0f} s"
+
+
+def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, show_cost: bool = True) -> GridClip:
+    return GridClip(
+        clip_id=job.id,
+        label=job.label,
+        host=CAPABILITIES[job.provider].label,
+        state=job.state.value,
+        url=clip_url(job),
+        aspect_ratio=job.request.aspect_ratio,
+        duration=job.video_duration or float(job.request.duration),
+        cost_text=format_usd(job.cost) if show_cost else None,
+        detail=cell_detail(job),
+        poster=thumb_url(job),
+        picked=batch is not None and batch.winner_job_id == job.id,
+        starred=job.starred,
+        rating=job.rating,
+    )
+
+
+def apply_grid_event(store: Store, batch_id: str, event: GridEvent) -> None:
+    """Store what the user did in the grid: the batch's pick, a star, a rating."""
+    if event.kind == "pick":
+        store.set_winner(batch_id, event.clip_id if event.value else None)
+    elif event.kind == "star":
+        store.annotate(event.clip_id, starred=bool(event.value))
+    elif event.kind == "rate":
+        store.annotate(event.clip_id, rating=event.value if isinstance(event.value, int) else None)
+
+
+def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None:
+    """Retry (that clip only) and Cancel buttons, with the reason, for clips that need a person."""
+    for job in jobs:
+        if job.state in (JobState.FAILED, JobState.UNKNOWN, JobState.CANCELED):
+            with st.container(border=True, key=f"problem_{job.id}"):
+                cols = st.columns([5, 1], vertical_alignment="center")
+                kind = "Unknown" if job.state == JobState.UNKNOWN else job.state.value.capitalize()
+                cols[0].markdown(f"**{kind}: {escape_markdown(job.label)}**")
+                cols[0].caption(escape_markdown(job.error or ""))
+                if cols[1].button("Retry", key=f"retry_{job.id}", icon=":material/replay:",
+                                  help="Sends this clip again." if job.state == JobState.UNKNOWN else None):
+                    store.retry(job.id)
+                    runner.wake()
+                    st.rerun()
+        elif job.state.is_moving:
+            continue
+    moving = [j for j in jobs if j.state.is_moving]
+    if moving:
+        with st.expander(f"Cancel clips in progress ({len(moving)})", icon=":material/cancel:"):
+            for job in moving:
+                cols = st.columns([5, 1], vertical_alignment="center")
+                cols[0].write(f"{escape_markdown(job.label)} · {STATE_WORDS[job.state]}")
+                if cols[1].button("Cancel", key=f"cancel_{job.id}"):
+                    st.toast(runner.request_cancel(job.id))
+
+
+def clip_details(job: JobRecord, store: Store) -> None:
+    """The exact request, host task id, cost and event log of one clip."""
+    st.markdown(f"**{escape_markdown(job.label)}** · {CAPABILITIES[job.provider].label} · {job.state.value}")
+    st.caption(f"Host task id: {job.host_task_id or '—'} · estimated {format_usd(job.estimated_cost)}"
+               f" · charged {format_usd(job.actual_cost) if job.actual_cost is not None else 'not reported'}")
+    if job.details:
+        st.json(job.details, expanded=False)
+    st.code(json.dumps(job.request.to_dict(), indent=2, ensure_ascii=False), language="json")
+    events = store.events_for_job(job.id)
+    st.dataframe(
+        {
+            "When": [time.strftime("%H:%M:%S", time.localtime(e.at)) for e in events],
+            "From": [e.from_state or "" for e in events],
+            "To": [e.to_state for e in events],
+            "Detail": [e.detail for e in events],
+        },
+        hide_index=True,
+        alt=f"Event log of {job.label}",
+    )
+
+
+def escape_markdown(text: str) -> str:
+    """Make user text inert in markdown (no links, no HTML, no formatting)."""
+    out = []
+    for ch in text:
+        if ch in "\\`*_{}[]()#+-.!|<>~$:":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)

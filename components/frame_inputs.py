@@ -1,0 +1,58 @@
+"""Start/end frame uploads: checked once on arrival, kept by hash, previewed small."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+from PIL import Image
+
+from kling_lab.images import FrameRef, inspect_frame
+from kling_lab.media import MediaStore
+
+PREVIEW_WIDTH = 240
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _preview_png(path: str, sha256: str) -> bytes:
+    with Image.open(path) as image:
+        image.thumbnail((PREVIEW_WIDTH, PREVIEW_WIDTH * 3))
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "PNG")
+        return out.getvalue()
+
+
+def frame_input(label: str, key: str, media: MediaStore, *, disabled: bool, help_text: str | None) -> FrameRef | None:
+    """An upload for one frame. Returns the checked frame (kept across reruns and pages) or None.
+
+    The upload is decoded once (pillow, safely), stored by content hash, and any
+    problem with it is shown right here.
+    """
+    state_key = f"{key}_ref"
+    generation = st.session_state.get(f"{key}_generation", 0)
+    upload = st.file_uploader(
+        label, type=["png", "jpg", "jpeg"], key=f"{key}_{generation}", disabled=disabled, help=help_text
+    )
+    if upload is not None and st.session_state.get(f"{key}_file_id") != upload.file_id:
+        data = upload.getvalue()
+        what = "The start frame" if "start" in key else "The end frame"
+        result = inspect_frame(data, what)
+        st.session_state[f"{key}_file_id"] = upload.file_id
+        # Size and aspect problems of a decoded frame are reported by validation with the other inputs.
+        st.session_state[f"{key}_errors"] = list(result.errors) if result.ref is None else []
+        if result.ref is not None:
+            media.save_frame(result.ref, data)
+        st.session_state[state_key] = result.ref
+    ref: FrameRef | None = st.session_state.get(state_key)
+    for message in st.session_state.get(f"{key}_errors", []):
+        st.error(message, icon=":material/image_not_supported:")
+    if ref is not None:
+        path = media.frame_path(ref)
+        if path.exists():
+            st.image(_preview_png(str(path), ref.sha256), caption=f"{ref.width}×{ref.height}", alt=label)
+        if st.button("Remove", key=f"{key}_remove", icon=":material/delete:"):
+            for suffix in ("_ref", "_file_id", "_errors"):
+                st.session_state.pop(f"{key}{suffix}", None)
+            st.session_state[f"{key}_generation"] = generation + 1
+            st.rerun()
+    return ref

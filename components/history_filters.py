@@ -1,0 +1,55 @@
+"""History's filter bar: widgets in, a `JobQuery` out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import streamlit as st
+
+from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, PROVIDER_NAMES
+from kling_lab.providers.base import JobState
+from kling_lab.store import JobQuery
+
+KEEP = "session"
+
+
+def _day_start(day: dt.date) -> float:
+    return time.mktime(day.timetuple())
+
+
+def history_filters() -> tuple[JobQuery, bool]:
+    """The filter bar; returns the query and whether to group clips by batch."""
+    with st.container(border=True, key="history_filters"):
+        top = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
+        text = top[0].text_input("Search prompts, labels and notes", key="history_text", persist_state=KEEP,
+                                 placeholder="lighthouse")
+        hosts = top[1].multiselect("Hosts", PROVIDER_NAMES, key="history_hosts", persist_state=KEEP,
+                                   format_func=lambda p: CAPABILITIES[p].label)
+        states = top[2].multiselect("States", [s.value for s in JobState], key="history_states", persist_state=KEEP)
+        days = top[3].date_input("Made between", value=(), key="history_days", persist_state=KEEP)
+        row = st.columns([2, 2, 2, 1, 1, 1], vertical_alignment="bottom")
+        duration = row[0].segmented_control("Length", ["5 s", "10 s"], key="history_duration", persist_state=KEEP)
+        audio = row[1].segmented_control("Audio", ["on", "off"], key="history_audio", persist_state=KEEP)
+        aspect = row[2].segmented_control("Aspect", list(ASPECT_RATIOS), key="history_aspect", persist_state=KEEP)
+        starred = row[3].toggle("Starred", key="history_starred", persist_state=KEEP)
+        picked = row[4].toggle("Picked", key="history_picked", persist_state=KEEP)
+        grouped = row[5].toggle("By batch", key="history_grouped", persist_state=KEEP)
+    since = until = None
+    if isinstance(days, tuple | list) and len(days) >= 1 and days[0]:
+        since = _day_start(days[0])
+        last = days[1] if len(days) > 1 and days[1] else days[0]
+        until = _day_start(last + dt.timedelta(days=1))
+    query = JobQuery(
+        text=text or None,
+        providers=tuple(hosts),
+        states=tuple(states),
+        since=since,
+        until=until,
+        duration=int(duration.split()[0]) if duration else None,
+        audio=None if audio is None else audio == "on",
+        aspect_ratio=aspect,
+        starred_only=starred,
+        picked_only=picked,
+    )
+    return query, grouped

@@ -1,0 +1,746 @@
+// Kling Lab synchronized comparison grid: a Custom Components v2 inline module.
+//
+// Streamlit calls the default export again every time `data` changes (each status refresh),
+// always with the same parentElement (our ShadowRoot). So all state lives in one Grid object per
+// parentElement; a call only diffs the clips into the existing cells. <video> elements are never
+// recreated for an unchanged URL, which is what keeps playback running across reruns.
+//
+// Sync model: one transport for all clips. The longest ready clip is the leader and is the clock;
+// a frame loop nudges every follower's playbackRate toward the leader (small drift) or seeks it
+// (large drift). Starting, user seeks, looping and buffering stalls go through a barrier: pause
+// everything, seek, wait until every clip can play, then start them all in the same task.
+
+const FRAME = 1 / 24; // the lab renders at 24 fps; frame step and scrubber step use it
+const HARD_DRIFT = 0.15; // s: beyond this a follower seeks instead of being nudged
+const SOFT_DRIFT = 0.006; // s: dead band, so rates are not touched for jitter
+const NUDGE_GAIN = 6; // relative rate change per second of drift (20 ms off -> 12 % faster)
+const MAX_NUDGE = 0.4; // muted followers: recover a stall in a few frames (nobody hears them)
+const MAX_NUDGE_HEARD = 0.08; // the soloed follower: keep tempo changes subtle
+const REST_NUDGE = 0.004; // the soloed follower idles at base ± 0.4 % (see nudgeFor)
+const UI_EVERY_MS = 100; // scrubber/time text refresh while playing; the sync math runs every frame
+const END_EPS = 0.05; // s: "at the end" tolerance for clips shorter than the timeline
+const WAIT_MS = 4000; // barrier patience per clip before starting without it
+const RESYNC_COOLDOWN_MS = 1000; // ignore 'waiting' right after a barrier (start-up stalls)
+
+// Icons are constant markup (never built from data), sized by the button's font.
+const svg = (body) => `<svg viewBox="0 0 24 24" width="1.1em" height="1.1em" aria-hidden="true" focusable="false">${body}</svg>`;
+const WAVES = '<path d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" stroke="currentColor" stroke-width="2" fill="none"/>';
+const ICON = {
+  play: svg('<path d="M7 5v14l12-7z" fill="currentColor"/>'),
+  pause: svg('<path d="M6 5h4v14H6zM14 5h4v14h-4z" fill="currentColor"/>'),
+  muted: svg('<path d="M3 9h4l5-4v14l-5-4H3z" fill="currentColor"/><path d="M16 9l5 6M21 9l-5 6" stroke="currentColor" stroke-width="2"/>'),
+  sound: svg(`<path d="M3 9h4l5-4v14l-5-4H3z" fill="currentColor"/>${WAVES}`),
+  enlarge: svg('<path d="M4 4h6v2H6v4H4zM20 4v6h-2V6h-4V4zM4 20v-6h2v4h4v2zM20 20h-6v-2h4v-4h2z" fill="currentColor"/>'),
+};
+
+const ASPECT = { "16:9": "16 / 9", "9:16": "9 / 16", "1:1": "1 / 1" };
+
+const instances = new WeakMap(); // parentElement -> Grid
+const live = new Set(); // mounted grids, for shortcuts typed while focus is on <body>
+let lastActive = null; // the grid the user touched last
+
+const noop = () => {};
+const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
+
+function fmt(t) {
+  const s = Math.max(0, t || 0);
+  const m = Math.floor(s / 60);
+  return `${m}:${(s - m * 60).toFixed(2).padStart(5, "0")}`;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+// Resolve when pred() holds (checked now and on each event) or after ms; never rejects.
+function waitFor(target, pred, events, ms) {
+  if (pred()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      clearTimeout(timer);
+      events.forEach((ev) => target.removeEventListener(ev, check));
+      resolve(ok);
+    };
+    const check = () => pred() && done(true);
+    const timer = setTimeout(() => done(pred()), ms);
+    events.forEach((ev) => target.addEventListener(ev, check));
+  });
+}
+
+// Keys typed into these belong to the control, not to the grid.
+function ownsKeys(node) {
+  if (!node || !node.tagName) return false;
+  if (node.isContentEditable) return true;
+  const tag = node.tagName;
+  if (tag === "TEXTAREA" || tag === "SELECT") return true;
+  if (tag !== "INPUT") return false;
+  return !["range", "button", "checkbox", "radio"].includes(node.type);
+}
+
+function onDocumentKey(e) {
+  // Only when nothing is focused: a grid's own keys arrive through its root listener.
+  if (e.target !== document.body && e.target !== document.documentElement) return;
+  const grid = lastActive && live.has(lastActive) ? lastActive : live.size === 1 ? [...live][0] : null;
+  if (grid && grid.handleKey(e)) e.preventDefault();
+}
+
+class Grid {
+  constructor(parentElement, root) {
+    this.parent = parentElement;
+    this.root = root;
+    this.ac = new AbortController();
+    this.cells = new Map(); // clip_id -> cell
+    this.order = []; // cells in display order
+    this.playing = false; // transport intent
+    this.syncing = false; // a barrier is in progress
+    this.syncGen = 0; // bumps to abandon a running barrier
+    this.lastSyncAt = 0;
+    this.lastUiAt = 0;
+    this.position = 0; // timeline seconds while paused / at the last tick
+    this.rate = 1;
+    this.loop = false;
+    this.soloId = null;
+    this.enlargedId = null;
+    this.seekLead = 0.1; // s: learned seek latency; follower seeks aim this far ahead
+    this.spread = 0;
+    this.scrubbing = false;
+    this.showCost = true;
+    this.allowPick = true;
+    this.setTriggerValue = noop;
+
+    const q = (sel) => root.querySelector(sel);
+    this.cellsEl = q(".kl-cells");
+    this.playBtn = q(".kl-play");
+    this.playText = q(".kl-play-text");
+    this.playIcon = q(".kl-icon");
+    this.backBtn = q(".kl-step-back");
+    this.fwdBtn = q(".kl-step-fwd");
+    this.scrub = q(".kl-scrub");
+    this.timeEl = q(".kl-time");
+    this.loopBtn = q(".kl-loop");
+    this.speedSel = q(".kl-speed-select");
+
+    const opt = { signal: this.ac.signal };
+    this.playBtn.addEventListener("click", () => this.togglePlay(), opt);
+    this.backBtn.addEventListener("click", () => this.step(-1), opt);
+    this.fwdBtn.addEventListener("click", () => this.step(1), opt);
+    this.scrub.addEventListener("input", () => this.seekTo(Number(this.scrub.value)), opt);
+    this.scrub.addEventListener("pointerdown", () => (this.scrubbing = true), opt);
+    this.scrub.addEventListener("pointerup", () => (this.scrubbing = false), opt);
+    this.scrub.addEventListener("change", () => (this.scrubbing = false), opt);
+    this.loopBtn.addEventListener("click", () => this.setLoop(!this.loop), opt);
+    this.speedSel.addEventListener("change", () => this.setRate(Number(this.speedSel.value)), opt);
+    root.addEventListener("keydown", (e) => this.handleKey(e) && e.preventDefault(), opt);
+    root.addEventListener("pointerdown", () => (lastActive = this), opt);
+    root.addEventListener("focusin", () => (lastActive = this), opt);
+
+    // rAF drives the sync loop; the interval keeps it alive where rAF is throttled (hidden tab).
+    const frame = () => {
+      this.tick();
+      this.raf = requestAnimationFrame(frame);
+    };
+    this.raf = requestAnimationFrame(frame);
+    this.interval = setInterval(() => this.tick(), 100);
+
+    if (live.size === 0) document.addEventListener("keydown", onDocumentKey);
+    live.add(this);
+    this.cleanup = () => this.destroy();
+  }
+
+  // ---------------------------------------------------------------- data -> DOM
+  update(data) {
+    this.showCost = data.show_cost !== false;
+    this.allowPick = data.allow_pick !== false;
+    const clips = (Array.isArray(data.clips) ? data.clips : []).slice(0, 10);
+    const seen = new Set();
+    clips.forEach((clip, i) => {
+      let cell = this.cells.get(clip.clip_id);
+      if (!cell) {
+        cell = this.createCell(clip.clip_id);
+        this.cells.set(clip.clip_id, cell);
+      }
+      this.renderCell(cell, clip, i);
+      seen.add(clip.clip_id);
+    });
+    for (const [id, cell] of this.cells) {
+      if (!seen.has(id)) {
+        this.detachVideo(cell);
+        cell.el.remove();
+        this.cells.delete(id);
+      }
+    }
+    // Move nodes only where the order changed, so playing videos are left alone.
+    this.order = clips.map((clip) => this.cells.get(clip.clip_id));
+    this.order.forEach((cell, i) => {
+      const at = this.cellsEl.children[i];
+      if (at !== cell.el) this.cellsEl.insertBefore(cell.el, at || null);
+    });
+    if (this.soloId && !this.cells.has(this.soloId)) this.soloId = null;
+    if (this.enlargedId && !this.cells.has(this.enlargedId)) this.enlargedId = null;
+    this.applyAudio();
+    this.applyEnlarged();
+    this.updateTransport();
+  }
+
+  createCell(id) {
+    const cell = { id, clip: null, url: null, video: null, videoAc: null, joined: false, errored: false };
+    cell.labelEl = el("span", { class: "kl-label" });
+    cell.costEl = el("span", { class: "kl-cost" });
+    cell.hostEl = el("span", { class: "kl-host" });
+    cell.stateEl = el("span", { class: "kl-state" });
+    cell.detailEl = el("p", { class: "kl-detail", "aria-live": "polite" });
+    cell.pendingState = el("span", { class: "kl-pending-state" });
+    cell.pendingDetail = el("span", { class: "kl-pending-detail" });
+    cell.pendingImg = el("img", { alt: "", hidden: "" });
+    cell.pendingImg.style.cssText = "position:absolute;inset:0;width:100%;height:100%;object-fit:contain;opacity:.35";
+    cell.pending = el("div", { class: "kl-pending" }, cell.pendingImg, cell.pendingState, cell.pendingDetail);
+    cell.heldEl = el("span", { class: "kl-held", hidden: "", "aria-hidden": "true", text: "end" });
+    cell.media = el("div", { class: "kl-media" }, cell.pending, cell.heldEl);
+
+    cell.soloBtn = el("button", { type: "button", class: "kl-solo", "aria-pressed": "false" });
+    cell.starBtn = el("button", { type: "button", class: "kl-star", "aria-pressed": "false" });
+    cell.rateBtns = [1, 2, 3, 4, 5].map((n) => el("button", { type: "button", "aria-pressed": "false", text: "☆" }));
+    cell.rating = el("span", { class: "kl-rating", role: "group" }, ...cell.rateBtns);
+    cell.enlargeBtn = el("button", { type: "button", class: "kl-enlarge", "aria-pressed": "false" });
+    cell.enlargeBtn.innerHTML = ICON.enlarge;
+    cell.pickBtn = el("button", { type: "button", class: "kl-pick", "aria-pressed": "false" });
+
+    cell.el = el(
+      "figure",
+      { class: "kl-cell", role: "group", "data-clip-id": id },
+      cell.media,
+      el(
+        "figcaption",
+        { class: "kl-caption" },
+        el("div", { class: "kl-title-row" }, cell.labelEl, cell.costEl),
+        el("div", { class: "kl-meta-row" }, cell.hostEl, cell.stateEl),
+        cell.detailEl,
+      ),
+      el("div", { class: "kl-actions" }, cell.soloBtn, cell.starBtn, cell.rating, cell.enlargeBtn, cell.pickBtn),
+    );
+
+    const opt = { signal: this.ac.signal };
+    cell.soloBtn.addEventListener("click", () => this.toggleSolo(cell.id), opt);
+    cell.starBtn.addEventListener("click", () => {
+      cell.starred = !cell.starred;
+      this.renderMarks(cell);
+      this.emit("star", cell, cell.starred);
+    }, opt);
+    cell.rateBtns.forEach((btn, i) =>
+      btn.addEventListener("click", () => {
+        cell.ratingValue = cell.ratingValue === i + 1 ? null : i + 1; // same star again clears
+        this.renderMarks(cell);
+        this.emit("rate", cell, cell.ratingValue);
+      }, opt),
+    );
+    cell.pickBtn.addEventListener("click", () => {
+      cell.picked = !cell.picked;
+      this.renderMarks(cell);
+      this.emit("pick", cell, cell.picked);
+    }, opt);
+    cell.enlargeBtn.addEventListener("click", () => this.setEnlarged(this.enlargedId === cell.id ? null : cell.id), opt);
+    cell.media.addEventListener("dblclick", () => this.setEnlarged(this.enlargedId === cell.id ? null : cell.id), opt);
+    return cell;
+  }
+
+  renderCell(cell, clip, index) {
+    cell.clip = clip;
+    const label = String(clip.label ?? "");
+    cell.el.setAttribute("aria-label", label);
+    cell.labelEl.textContent = label;
+    cell.hostEl.textContent = clip.host ?? "";
+    cell.hostEl.title = clip.host ?? "";
+    const showCost = this.showCost && clip.cost_text;
+    cell.costEl.textContent = showCost ? clip.cost_text : "";
+    cell.costEl.hidden = !showCost;
+    cell.stateEl.textContent = clip.state ?? "unknown";
+    cell.stateEl.dataset.state = clip.state ?? "unknown";
+    cell.detailEl.textContent = clip.detail ?? "";
+    cell.media.style.setProperty("--kl-ar", ASPECT[clip.aspect_ratio] || ASPECT["16:9"]);
+
+    if (clip.url && clip.url !== cell.url) this.attachVideo(cell, clip.url);
+    else if (!clip.url && cell.video) this.detachVideo(cell);
+    if (cell.video && clip.poster && cell.video.getAttribute("poster") !== clip.poster) cell.video.poster = clip.poster;
+    cell.video?.setAttribute("aria-label", `${label} (${clip.host ?? ""})`);
+    this.renderPending(cell);
+
+    // Python is the source of truth for marks; a click only previews them until the rerun.
+    cell.picked = !!clip.picked;
+    cell.starred = !!clip.starred;
+    cell.ratingValue = clip.rating || null;
+    const key = index === 9 ? "0" : String(index + 1);
+    cell.soloBtn.setAttribute("aria-label", `Solo ${label}`);
+    cell.soloBtn.title = `Solo this clip's sound (key ${key})`;
+    cell.starBtn.setAttribute("aria-label", `Star ${label}`);
+    cell.rating.setAttribute("aria-label", `Rating for ${label}`);
+    cell.rateBtns.forEach((btn, i) => btn.setAttribute("aria-label", `Rate ${label} ${i + 1} star${i ? "s" : ""}`));
+    cell.enlargeBtn.setAttribute("aria-label", `Enlarge ${label}`);
+    cell.enlargeBtn.title = "Enlarge (double-click the clip; Esc returns)";
+    cell.pickBtn.setAttribute("aria-label", `Pick ${label}`);
+    cell.pickBtn.hidden = !this.allowPick;
+    const noVideo = !cell.video;
+    for (const b of [cell.soloBtn, cell.starBtn, cell.pickBtn, cell.enlargeBtn, ...cell.rateBtns]) b.disabled = noVideo;
+    this.renderMarks(cell);
+  }
+
+  renderPending(cell) {
+    const clip = cell.clip;
+    const show = !cell.video || cell.errored;
+    cell.pending.hidden = !show;
+    if (!show) return;
+    cell.pendingState.textContent = cell.errored ? "could not load" : clip.state ?? "unknown";
+    cell.pendingDetail.textContent = cell.errored ? "The clip file did not play in this browser." : clip.detail ?? "";
+    if (clip.poster) cell.pendingImg.src = clip.poster;
+    cell.pendingImg.hidden = !clip.poster;
+  }
+
+  renderMarks(cell) {
+    cell.el.classList.toggle("is-picked", !!cell.picked);
+    cell.pickBtn.setAttribute("aria-pressed", String(!!cell.picked));
+    cell.pickBtn.textContent = cell.picked ? "Picked ✓" : "Pick";
+    cell.starBtn.setAttribute("aria-pressed", String(!!cell.starred));
+    cell.starBtn.textContent = cell.starred ? "★" : "☆";
+    cell.rateBtns.forEach((btn, i) => {
+      const lit = (cell.ratingValue || 0) > i;
+      btn.textContent = lit ? "★" : "☆";
+      btn.classList.toggle("is-lit", lit);
+      btn.setAttribute("aria-pressed", String(cell.ratingValue === i + 1));
+    });
+  }
+
+  emit(kind, cell, value) {
+    this.setTriggerValue("event", { kind, clip_id: cell.id, value });
+  }
+
+  attachVideo(cell, url) {
+    this.detachVideo(cell);
+    const v = document.createElement("video");
+    v.muted = true;
+    v.defaultMuted = true;
+    v.preservesPitch = false; // muted: see nudgeFor
+    v.playsInline = true;
+    v.setAttribute("playsinline", "");
+    v.preload = "auto";
+    v.disableRemotePlayback = true;
+    if (cell.clip?.poster) v.poster = cell.clip.poster;
+    cell.videoAc = new AbortController();
+    const opt = { signal: cell.videoAc.signal };
+    v.addEventListener("loadedmetadata", () => this.onMetadata(cell), opt);
+    v.addEventListener("waiting", () => this.onWaiting(cell), opt);
+    v.addEventListener("seeked", () => this.onSeeked(cell), opt);
+    v.addEventListener("error", () => {
+      cell.errored = true;
+      this.renderPending(cell);
+    }, opt);
+    v.src = url; // a URL the server streams with Range support; never bytes
+    cell.media.prepend(v);
+    Object.assign(cell, { video: v, url, joined: false, errored: false, seekPending: false });
+  }
+
+  detachVideo(cell) {
+    const v = cell.video;
+    if (!v) return;
+    cell.videoAc.abort();
+    v.pause();
+    v.removeAttribute("src");
+    v.load(); // releases the decoder and the connection now rather than at GC
+    v.remove();
+    Object.assign(cell, { video: null, url: null, joined: false, errored: false });
+  }
+
+  // ---------------------------------------------------------------- timeline helpers
+  videoCells() {
+    return this.order.filter((c) => c.video && !c.errored);
+  }
+
+  durationOf(cell) {
+    const d = cell.video?.duration;
+    return Number.isFinite(d) && d > 0 ? d : Number(cell.clip?.duration) || 0;
+  }
+
+  timelineDuration() {
+    return this.videoCells().reduce((m, c) => Math.max(m, this.durationOf(c)), 0);
+  }
+
+  // The longest clip that is in step drives; a clip still joining never does.
+  leader() {
+    const pick = (joinedOnly) => {
+      let best = null;
+      let bestD = -1;
+      for (const c of this.videoCells()) {
+        if (c.video.readyState < 1 || (joinedOnly && !c.joined)) continue;
+        const d = this.durationOf(c);
+        if (d > bestD + 1e-3) [best, bestD] = [c, d];
+      }
+      return best;
+    };
+    return (this.playing && pick(true)) || pick(false);
+  }
+
+  clock() {
+    const lead = this.playing && !this.syncing ? this.leader() : null;
+    return lead ? lead.video.currentTime : this.position;
+  }
+
+  // Paused clips show the frame at t; a shorter clip shows its last frame.
+  align(cell, t) {
+    const v = cell.video;
+    if (!v || v.readyState < 1) return;
+    const target = Math.min(t, this.durationOf(cell));
+    if (Math.abs(v.currentTime - target) > 5e-4) v.currentTime = target;
+  }
+
+  // ---------------------------------------------------------------- transport
+  togglePlay() {
+    if (this.playing) this.pause();
+    else this.play();
+  }
+
+  play() {
+    if (!this.videoCells().length) return;
+    const end = this.timelineDuration();
+    this.playing = true;
+    this.resync(this.position >= end - END_EPS ? 0 : this.position);
+  }
+
+  pause() {
+    const t = this.clock();
+    this.playing = false;
+    this.syncing = false;
+    this.syncGen++;
+    for (const c of this.videoCells()) {
+      c.video.pause();
+      c.video.playbackRate = this.rate;
+    }
+    this.position = t;
+    this.videoCells().forEach((c) => this.align(c, t)); // everyone lands on the leader's frame
+    this.updateTransport();
+  }
+
+  seekTo(t) {
+    t = clamp(Number(t) || 0, 0, this.timelineDuration());
+    this.position = t;
+    if (this.playing) this.resync(t);
+    else this.videoCells().forEach((c) => this.align(c, t));
+    this.updateTransport();
+  }
+
+  step(dir) {
+    if (this.playing) this.pause();
+    this.seekTo((Math.round(this.position / FRAME) + dir) * FRAME);
+  }
+
+  setLoop(on) {
+    this.loop = on;
+    this.updateTransport();
+  }
+
+  setRate(r) {
+    this.rate = clamp(r || 1, 0.25, 2);
+    this.videoCells().forEach((c) => (c.video.playbackRate = this.rate));
+    this.updateTransport();
+  }
+
+  toggleSolo(id) {
+    const cell = this.cells.get(id);
+    if (!cell || !cell.video) return;
+    this.soloId = this.soloId === id ? null : id;
+    this.applyAudio();
+  }
+
+  applyAudio() {
+    for (const c of this.cells.values()) {
+      const on = c.id === this.soloId;
+      if (c.video) {
+        c.video.muted = !on;
+        c.video.preservesPitch = on; // see nudgeFor
+      }
+      c.soloBtn.setAttribute("aria-pressed", String(on));
+      c.soloBtn.innerHTML = on ? ICON.sound : ICON.muted;
+    }
+  }
+
+  setEnlarged(id) {
+    this.enlargedId = id;
+    this.applyEnlarged();
+    if (id) this.cells.get(id)?.enlargeBtn.focus({ preventScroll: true });
+  }
+
+  applyEnlarged() {
+    for (const c of this.cells.values()) {
+      const on = c.id === this.enlargedId;
+      c.el.classList.toggle("is-enlarged", on);
+      c.enlargeBtn.setAttribute("aria-pressed", String(on));
+    }
+    this.root.classList.toggle("has-enlarged", !!this.enlargedId);
+  }
+
+  // Barrier: pause all, seek all to t, wait until each can play, then start them so that they
+  // begin moving at the same moment: a clip with sound takes ~40-80 ms longer to get going than
+  // a silent one, so the quick ones are started later by the difference (learned per clip).
+  async resync(t) {
+    const gen = ++this.syncGen;
+    this.syncing = true;
+    this.position = t;
+    this.updateTransport();
+    const cells = this.videoCells();
+    cells.forEach((c) => c.video.pause());
+    await Promise.all(cells.map((c) => this.seekAndBuffer(c, t)));
+    if (gen !== this.syncGen || this.destroyed) return;
+    this.lastSyncAt = performance.now();
+    if (!this.playing) {
+      this.syncing = false;
+      return this.updateTransport();
+    }
+    const starters = [];
+    for (const c of cells) {
+      const v = c.video;
+      if (!v || c.errored) continue;
+      v.playbackRate = this.rate;
+      // Clips that cannot play yet stay out; the frame loop lets them join later.
+      c.joined = v.readyState >= 3 || (v.readyState >= 1 && t >= this.durationOf(c) - END_EPS);
+      if (v.readyState >= 3 && t < this.durationOf(c) - END_EPS) starters.push(c);
+    }
+    const latency = (c) => c.startLatency ?? (c.video.webkitAudioDecodedByteCount > 0 ? 0.06 : 0.01);
+    const slowest = Math.max(0, ...starters.map(latency));
+    const start = (c) => {
+      if (gen !== this.syncGen || !this.playing || !c.video) return;
+      c.startPos = c.video.currentTime;
+      c.startAt = performance.now();
+      c.video.play().catch(noop);
+    };
+    for (const c of starters) {
+      const delayMs = (slowest - latency(c)) * 1000;
+      if (delayMs < 2) start(c);
+      else setTimeout(() => start(c), delayMs);
+    }
+    // The frame loop stays off until the last clip has been started.
+    setTimeout(() => {
+      if (gen !== this.syncGen) return;
+      this.syncing = false;
+      this.lastSyncAt = performance.now();
+      this.updateTransport();
+    }, slowest * 1000 + 5);
+    this.updateTransport();
+  }
+
+  // How long after play() a clip's time started moving; feeds the staggered start above.
+  learnStartLatency(c) {
+    const v = c.video;
+    if (!c.startAt || v.paused || v.seeking || v.currentTime - c.startPos < 5e-4) return;
+    const measured = (performance.now() - c.startAt) / 1000 - (v.currentTime - c.startPos) / this.rate;
+    const clamped = clamp(measured, 0, 0.3);
+    c.startLatency = c.startLatency == null ? clamped : 0.5 * c.startLatency + 0.5 * clamped;
+    c.startAt = 0;
+  }
+
+  async seekAndBuffer(cell, t) {
+    const v = cell.video;
+    await waitFor(v, () => v.readyState >= 1 || cell.errored, ["loadedmetadata", "error"], WAIT_MS);
+    if (v.readyState < 1) return;
+    const target = Math.min(t, this.durationOf(cell));
+    if (Math.abs(v.currentTime - target) > 5e-4) v.currentTime = target;
+    await waitFor(v, () => !v.seeking, ["seeked", "error"], WAIT_MS);
+    if (target < this.durationOf(cell) - END_EPS) {
+      await waitFor(v, () => v.readyState >= 3, ["canplay", "canplaythrough", "error"], WAIT_MS);
+    }
+  }
+
+  onMetadata(cell) {
+    if (!this.playing) this.align(cell, this.position); // while playing the frame loop joins it
+    this.updateTransport();
+  }
+
+  onSeeked(cell) {
+    if (cell.seekStartedAt) {
+      const latency = (performance.now() - cell.seekStartedAt) / 1000;
+      this.seekLead = clamp(0.7 * this.seekLead + 0.3 * latency, 0.02, 0.5);
+      cell.seekStartedAt = 0;
+    }
+    cell.seekPending = false;
+  }
+
+  onWaiting(cell) {
+    // A clip in step ran out of data: hold everyone and restart together once it can play.
+    if (!this.playing || this.syncing || !cell.joined || cell.seekPending) return;
+    if (performance.now() - this.lastSyncAt < RESYNC_COOLDOWN_MS) return;
+    this.resync(this.clock());
+  }
+
+  onTimelineEnd() {
+    if (this.loop) {
+      this.resync(0);
+      return;
+    }
+    this.playing = false;
+    this.position = this.timelineDuration();
+    this.videoCells().forEach((c) => c.video.pause());
+    this.updateTransport();
+  }
+
+  // ---------------------------------------------------------------- the sync loop
+  tick() {
+    if (this.destroyed) return;
+    if (this.playing && !this.syncing) this.follow();
+    else this.spread = 0;
+    // Repainting the scrubber and labels every frame costs CPU that the decoders need more.
+    if (!this.playing || performance.now() - this.lastUiAt >= UI_EVERY_MS) this.updateClock();
+  }
+
+  follow() {
+    for (const c of this.videoCells()) if (c.startAt) this.learnStartLatency(c);
+    const lead = this.leader();
+    if (!lead) return;
+    const lv = lead.video;
+    const lt = lv.currentTime;
+    const ld = this.durationOf(lead);
+    this.position = lt;
+    if (lv.ended || (lv.paused && !lv.seeking && lt >= ld - 1e-3)) return this.onTimelineEnd();
+    if (lv.paused && !lv.seeking && lv.readyState >= 3) lv.play().catch(noop);
+    if (lv.playbackRate !== this.rate) lv.playbackRate = this.rate;
+    const times = lv.paused || lv.seeking ? [] : [lt];
+
+    for (const c of this.videoCells()) {
+      const v = c.video;
+      if (c === lead || v.readyState < 1) continue;
+      const d = this.durationOf(c);
+      if (lt >= d - END_EPS) {
+        // Shorter clip: it runs out on its own and holds its last frame until the timeline loops.
+        if (v.paused && !v.seeking && v.currentTime < d - END_EPS) v.currentTime = d;
+        else if (!v.paused && v.currentTime < d - HARD_DRIFT) v.currentTime = d;
+        c.joined = true;
+        continue;
+      }
+      if (v.seeking || c.seekPending) continue;
+      const diff = v.currentTime - lt;
+      if (Math.abs(diff) > HARD_DRIFT) {
+        // Aim ahead by the learned seek latency so the clip lands where the leader will be.
+        c.seekPending = true;
+        c.seekStartedAt = performance.now();
+        v.currentTime = Math.min(d, lt + this.seekLead * this.rate);
+        if (v.paused) v.play().catch(noop);
+        continue;
+      }
+      if (v.paused) v.play().catch(noop);
+      if (!v.paused && v.readyState >= 3) c.joined = true;
+      const want = this.rate * (1 + this.nudgeFor(diff, c.id === this.soloId));
+      if (Math.abs(v.playbackRate - want) > 1e-6) v.playbackRate = want;
+      if (!v.paused) times.push(v.currentTime);
+    }
+    this.spread = times.length > 1 ? Math.max(...times) - Math.min(...times) : 0;
+  }
+
+  // Relative playbackRate change for a follower `diff` seconds ahead of the leader.
+  // Measured in Chromium 156: a clip with sound and preservesPitch=true stalls ~25 ms each time
+  // its rate leaves ~1.0 (the time-stretcher starts up), while rate changes with
+  // preservesPitch=false cost ~1 ms. Muted clips therefore run without pitch preservation (see
+  // applyAudio), and the soloed one never rests on the base rate, so it stays time-stretched.
+  nudgeFor(diff, heard) {
+    const rest = heard ? (diff > 0 ? -REST_NUDGE : REST_NUDGE) : 0;
+    if (Math.abs(diff) < SOFT_DRIFT) return rest;
+    const max = heard ? MAX_NUDGE_HEARD : MAX_NUDGE;
+    const n = Math.round(clamp(-diff * NUDGE_GAIN, -max, max) * 200) / 200; // 0.5 % steps
+    return n === 0 ? rest : n;
+  }
+
+  // ---------------------------------------------------------------- chrome
+  updateClock() {
+    this.lastUiAt = performance.now();
+    const end = this.timelineDuration();
+    const t = this.playing && !this.syncing ? this.clock() : this.position;
+    if (Number(this.scrub.max) !== end) this.scrub.max = String(end);
+    if (!this.scrubbing && Math.abs(Number(this.scrub.value) - t) > FRAME / 2) this.scrub.value = String(t);
+    const text = `${fmt(t)} / ${fmt(end)}`;
+    if (this.timeEl.textContent !== text) {
+      this.timeEl.textContent = text;
+      this.scrub.setAttribute("aria-valuetext", `${fmt(t)} of ${fmt(end)}`);
+    }
+    this.root.dataset.spreadMs = String(Math.round(this.spread * 1000));
+    this.root.dataset.position = t.toFixed(3);
+    for (const c of this.order) {
+      const held = !!c.video && end > 0 && t > this.durationOf(c) + FRAME / 2;
+      if (c.heldEl.hidden === held) c.heldEl.hidden = !held;
+    }
+  }
+
+  updateTransport() {
+    const hasVideo = this.videoCells().length > 0;
+    this.root.dataset.state = this.syncing ? "syncing" : this.playing ? "playing" : "paused";
+    this.playText.textContent = this.playing ? "Pause all" : "Play all";
+    const icon = this.playing ? ICON.pause : ICON.play;
+    if (this.playIcon.innerHTML !== icon) this.playIcon.innerHTML = icon;
+    this.playBtn.title = `${this.playing ? "Pause" : "Play"} every clip together (Space)`;
+    this.loopBtn.setAttribute("aria-pressed", String(this.loop));
+    if (Number(this.speedSel.value) !== this.rate) this.speedSel.value = String(this.rate);
+    for (const b of [this.playBtn, this.backBtn, this.fwdBtn, this.scrub]) b.disabled = !hasVideo;
+    this.updateClock();
+  }
+
+  handleKey(e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return false;
+    const target = e.composedPath()[0];
+    if (ownsKeys(target)) return false;
+    const tag = target?.tagName;
+    switch (e.key) {
+      case " ":
+        if (tag === "BUTTON" || tag === "A" || tag === "SUMMARY") return false; // native activation
+        this.togglePlay();
+        return true;
+      case "ArrowLeft":
+      case "ArrowRight":
+        if (tag === "INPUT") return false; // the scrubber steps by one frame on its own
+        this.step(e.key === "ArrowLeft" ? -1 : 1);
+        return true;
+      case "Escape":
+        if (!this.enlargedId) return false;
+        this.setEnlarged(null);
+        return true;
+      default: {
+        if (!/^[0-9]$/.test(e.key)) return false;
+        const cell = this.order[e.key === "0" ? 9 : Number(e.key) - 1];
+        if (!cell || !cell.video) return false;
+        this.toggleSolo(cell.id);
+        return true;
+      }
+    }
+  }
+
+  destroy() {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.syncGen++;
+    cancelAnimationFrame(this.raf);
+    clearInterval(this.interval);
+    this.ac.abort();
+    for (const c of this.cells.values()) this.detachVideo(c);
+    this.cellsEl.replaceChildren();
+    this.cells.clear();
+    instances.delete(this.parent);
+    live.delete(this);
+    if (lastActive === this) lastActive = null;
+    if (live.size === 0) document.removeEventListener("keydown", onDocumentKey);
+  }
+}
+
+export default function mountVideoGrid({ data, parentElement, setTriggerValue }) {
+  const root = parentElement.querySelector(".kl-grid");
+  let grid = instances.get(parentElement);
+  if (grid && grid.root !== root) grid.destroy(); // Streamlit re-injected the HTML: start over
+  if (!root) return undefined;
+  grid = instances.get(parentElement);
+  if (!grid) {
+    grid = new Grid(parentElement, root);
+    instances.set(parentElement, grid);
+  }
+  grid.setTriggerValue = setTriggerValue;
+  grid.update(data || {});
+  // Streamlit keeps only the last returned cleanup and runs it once, at unmount.
+  return grid.cleanup;
+}

@@ -1,0 +1,200 @@
+"""Compose: write the prompt, set the parameters, see every variation and its cost, then Generate."""
+
+import pandas as pd
+import streamlit as st
+
+from components.cost_badge import cost_badge
+from components.frame_inputs import frame_input
+from components.param_controls import parameter_controls, provider_picker
+from components.runtime import (
+    SESSION_KEYS,
+    current_settings,
+    get_media,
+    get_price_book,
+    get_runner,
+    get_store,
+    user_settings,
+)
+from kling_lab.batches import missing_keys, plan_batch, submit_plan
+from kling_lab.capabilities import CAPABILITIES
+from kling_lab.pricing import format_usd
+from kling_lab.prompt_helpers import CAMERA_DIRECTIONS, append_phrase, dialogue_phrase, parse_variables
+from kling_lab.request import GenerationRequest, find_problems
+from kling_lab.store import BudgetExceeded
+
+KEEP = "session"
+
+settings = current_settings()
+saved = user_settings()
+book = get_price_book()
+media = get_media()
+
+st.title("Compose")
+
+
+def _insert_camera() -> None:
+    choice = st.session_state.get("compose_camera_choice")
+    if choice:
+        st.session_state["compose_prompt"] = append_phrase(st.session_state.get("compose_prompt", ""), choice)
+
+
+def _insert_dialogue() -> None:
+    phrase = dialogue_phrase(st.session_state.get("compose_speaker", ""), st.session_state.get("compose_line", ""))
+    if phrase:
+        st.session_state["compose_prompt"] = append_phrase(st.session_state.get("compose_prompt", ""), phrase)
+        st.session_state["compose_line"] = ""
+
+
+def _describe_settings(request: GenerationRequest) -> str:
+    audio = "audio on" if request.audio else "audio off"
+    return f"{request.mode} · {request.duration} s · {request.aspect_ratio} · {audio}"
+
+
+left, right = st.columns([3, 2], gap="large")
+
+with right:
+    provider = provider_picker(settings, saved.default_provider or settings.default_provider())
+    caps = CAPABILITIES[provider]
+    if caps.offline:
+        st.caption("Free drafts rendered on this machine: camera move, mood, subtitles and ambience from your "
+                   "prompt. Labelled as animatics, never as Kling output.")
+    elif not settings.has_key(provider):
+        st.warning(f"No key for {caps.label} yet: add it in Settings to generate. Costs below are still exact.",
+                   icon=":material/key_off:")
+
+with left:
+    st.text_area(
+        "Prompt template",
+        key="compose_prompt",
+        persist_state=KEEP,
+        height=140,
+        placeholder='a lighthouse at dusk, {slow push-in|orbit around the subject}, the keeper says "We made it."',
+        help="{a|b} makes one take per choice; {name} uses a variable below; {{ and }} are literal braces.",
+    )
+    prompt_text = st.session_state.get("compose_prompt", "")
+    counter = f"{len(prompt_text):,} / {caps.prompt_max:,} characters"
+    if len(prompt_text) > caps.prompt_max:
+        st.caption(f":red[{counter}] ({caps.label} limit)")
+    else:
+        st.caption(counter + (f" ({caps.label} limit)" if caps.prompt_max < 2500 else ""))
+    tools = st.columns([3, 1, 2, 3, 1], vertical_alignment="bottom")
+    tools[0].selectbox("Camera direction", CAMERA_DIRECTIONS, key="compose_camera_choice", persist_state=KEEP)
+    tools[1].button("Insert", key="compose_insert_camera", on_click=_insert_camera, icon=":material/videocam:")
+    tools[2].text_input("Speaker", key="compose_speaker", persist_state=KEEP, placeholder="the keeper")
+    tools[3].text_input("Dialogue line", key="compose_line", placeholder="We made it.")
+    tools[4].button("Insert", key="compose_insert_line", on_click=_insert_dialogue, icon=":material/record_voice_over:")
+
+    negative_note = None if caps.negative_prompt else caps.notes.get("negative_prompt")
+    if caps.offline:
+        negative_note = caps.notes.get("negative_prompt")
+    st.text_area(
+        "Negative prompt",
+        key="compose_negative",
+        persist_state=KEEP,
+        height=68,
+        disabled=not caps.negative_prompt,
+        placeholder="blur, distortion, low quality",
+        help=negative_note or "What the host should avoid.",
+    )
+    st.text_area(
+        "Template variables",
+        key="compose_variables",
+        persist_state=KEEP,
+        height=68,
+        placeholder="camera = slow push-in | orbit | static wide shot",
+        help="One per line: name = value | other value. Use {name} in the prompt.",
+    )
+
+with right:
+    frame_cols = st.columns(2)
+    with frame_cols[0]:
+        start_ref = frame_input("Start frame", "compose_start", media, disabled=not caps.start_frame,
+                                help_text="JPG or PNG, at most 10 MB, at least 300 px per side.")
+    with frame_cols[1]:
+        end_note = None if caps.end_frame else caps.notes.get("end_frame")
+        end_ref = frame_input("End frame", "compose_end", media, disabled=not caps.end_frame or start_ref is None,
+                              help_text=end_note or "Needs a start frame and pro mode; silent only.")
+
+params = parameter_controls(caps, image_to_video=start_ref is not None)
+
+variables, variable_errors = parse_variables(st.session_state.get("compose_variables", ""))
+base = GenerationRequest(
+    prompt="",
+    negative_prompt=st.session_state.get("compose_negative", "") if caps.negative_prompt else "",
+    mode=params.mode,
+    duration=params.duration,
+    aspect_ratio=params.aspect_ratio,
+    cfg_scale=params.cfg_scale,
+    audio=params.audio,
+    start_frame=start_ref if caps.start_frame else None,
+    end_frame=end_ref if caps.end_frame else None,
+    voice_ids=params.voice_ids,
+)
+plan = plan_batch(prompt_text, base, provider, book, variables=variables, sweeps=params.sweeps)
+
+with left:
+    input_problems = variable_errors + list(params.sweep_errors) + list(plan.expansion.errors)
+    if plan.takes:
+        first = plan.takes[0].variation
+        for problem in find_problems(first.request, first.provider):
+            if problem.field == "prompt" and prompt_text.strip():
+                input_problems.append(problem.message)
+    for message in dict.fromkeys(input_problems):
+        st.error(message, icon=":material/error:")
+
+with right:
+    other_problems = [m for m in plan.errors if m not in plan.expansion.errors]
+    shown_left = set(input_problems)
+    for message in dict.fromkeys(other_problems):
+        if message not in shown_left and prompt_text.strip():
+            st.error(message, icon=":material/error:")
+
+st.subheader("Variations")
+preview, badge = st.columns([3, 1], gap="large")
+with badge:
+    cost_badge(plan, book)
+    blockers = missing_keys(plan, settings)
+    for message in blockers:
+        st.info(message, icon=":material/key:")
+    can_generate = plan.ok and not variable_errors and not params.sweep_errors and not blockers
+    clicked = st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=not can_generate,
+                        width="stretch", key="compose_generate")
+with preview:
+    if plan.takes:
+        frame = pd.DataFrame(
+            {
+                "Label": [t.variation.label for t in plan.takes],
+                "Provider": [CAPABILITIES[t.variation.provider].label for t in plan.takes],
+                "Prompt": [t.variation.prompt for t in plan.takes],
+                "Settings": [_describe_settings(t.variation.request) for t in plan.takes],
+                "Price": [format_usd(t.price) for t in plan.takes],
+                "Ready": ["✓" if not t.problems else "✕ " + t.problems[0] for t in plan.takes],
+            }
+        )
+        st.dataframe(
+            frame,
+            hide_index=True,
+            key="compose_variations",
+            alt="Variations and their prices",
+            column_config={
+                "Label": st.column_config.TextColumn(width="medium"),
+                "Prompt": st.column_config.TextColumn(width="large"),
+            },
+        )
+    elif plan.expansion.count > 10:
+        st.info(f"{plan.expansion.count} variations: trim the template to 10 or fewer.")
+    else:
+        st.info("Write a prompt to see its variations and their cost.", icon=":material/edit:")
+
+if clicked:
+    try:
+        batch_id = submit_plan(get_store(), plan, settings, saved)
+    except BudgetExceeded as exc:
+        st.error(str(exc), title="Over budget", icon=":material/account_balance_wallet:")
+    except ValueError as exc:
+        st.error(str(exc), title="Not sent", icon=":material/block:")
+    else:
+        runner = get_runner()
+        runner.set_session_keys(st.session_state.get(SESSION_KEYS, {}))
+        runner.wake()
+        st.switch_page("pages/compare.py", query_params={"batch": batch_id})

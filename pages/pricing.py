@@ -1,0 +1,93 @@
+"""Pricing: each host's price table with its source and date, your overrides, and what was spent."""
+
+import streamlit as st
+
+from components.runtime import current_settings, get_price_book, get_store
+from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
+from kling_lab.pricing import (
+    compare_batch,
+    compare_frame,
+    format_usd,
+    merge_overrides,
+    overrides_from_table,
+    price_table_frame,
+    read_overrides,
+    save_overrides,
+)
+from kling_lab.spend import spend_by, spend_frame, spend_over_time
+
+book = get_price_book()
+store = get_store()
+overrides_path = current_settings().price_overrides_path
+
+st.title("Pricing")
+for message in book.override_errors:
+    st.warning(message, icon=":material/warning:")
+
+tables, spend = st.tabs(["Price tables", "Spend"])
+
+with tables:
+    provider = st.segmented_control("Host", PROVIDER_NAMES, key="pricing_host", default="fal", required=True,
+                                    format_func=lambda p: CAPABILITIES[p].label)
+    info = book.host_info(provider)
+    st.markdown(f"**{info.label}** · {info.billing.replace('_', ' ')} · {info.status} · as of {info.as_of}")
+    st.caption(" · ".join(info.sources) + (f" — {info.note}" if info.note else ""))
+    frame = price_table_frame(book, provider)
+    edited = st.data_editor(
+        frame[["mode", "duration", "audio", "voice", "value", "unit", "usd_5s", "usd_10s", "overridden"]],
+        key=f"pricing_editor_{provider}",
+        hide_index=True,
+        disabled=["mode", "duration", "audio", "voice", "unit", "usd_5s", "usd_10s", "overridden"],
+        column_config={
+            "value": st.column_config.NumberColumn("Rate (edit to override)", format="%.4f"),
+            "usd_5s": st.column_config.NumberColumn("5 s clip", format="$%.2f"),
+            "usd_10s": st.column_config.NumberColumn("10 s clip", format="$%.2f"),
+        },
+        alt=f"Price table of {info.label}",
+    )
+    unit_price = None
+    if info.billing == "per_unit":
+        unit_price = st.number_input("USD per unit", value=float(info.unit_price or 0), min_value=None,
+                                     step=0.001, format="%.4f", key=f"pricing_unit_{provider}")
+    save, reset = st.columns(2)
+    if save.button("Save my prices", type="primary", icon=":material/save:", key="pricing_save"):
+        changes, errors = overrides_from_table(book, provider, list(edited["value"]), unit_price)
+        if errors:
+            for message in errors:
+                st.error(message, icon=":material/error:")
+        else:
+            existing, _ = read_overrides(overrides_path)
+            kept = [o for o in existing if o.provider != provider]
+            save_overrides(overrides_path, merge_overrides(kept, changes))
+            st.toast(f"Saved {len(changes)} price(s) for {info.label} on this machine.")
+            st.rerun()
+    if reset.button("Back to published prices", icon=":material/restart_alt:", key="pricing_reset"):
+        existing, _ = read_overrides(overrides_path)
+        save_overrides(overrides_path, [o for o in existing if o.provider != provider])
+        st.rerun()
+
+    st.subheader("One batch on every host")
+    batches = store.list_batches(limit=30)
+    if batches:
+        chosen = st.selectbox("Batch", [b.id for b in batches], key="pricing_batch",
+                              format_func=lambda i: next(b.template[:70] for b in batches if b.id == i))
+        requests = [job.request for job in store.jobs_for_batch(chosen)]
+        table = compare_frame(compare_batch(requests, book))
+        st.dataframe(table[["label", "total_text", "priced", "clips", "status", "as_of", "note"]], hide_index=True,
+                     alt="The batch's cost on every host")
+    else:
+        st.caption("Generate a batch to compare its cost across hosts here (Compose shows it live too).")
+
+with spend:
+    records = store.spend_records()
+    st.metric("Spent today (committed)", format_usd(store.spend_today()), border=True,
+              help="Clips that may be charged today, at the host's reported charge when known, else the estimate.")
+    frame = spend_frame(records)
+    if frame.empty:
+        st.info("Nothing spent yet.", icon=":material/savings:")
+    else:
+        st.bar_chart(spend_over_time(frame), y_label="USD", x_label="Day", stack=True)
+        by_host, by_day = st.columns(2)
+        by_host.dataframe(spend_by(frame, "host"), hide_index=True, alt="Spend per host")
+        by_day.dataframe(spend_by(frame, "day"), hide_index=True, alt="Spend per day")
+        st.dataframe(spend_by(frame, "batch"), hide_index=True, alt="Spend per batch, estimated against actual")
