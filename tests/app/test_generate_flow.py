@@ -24,6 +24,11 @@ def _grid_clips(at: AppTest) -> list[dict]:
     return json.loads(grid.proto.json)["clips"]
 
 
+def _batch_in_url(at: AppTest) -> str:
+    value = at.query_params["batch"]
+    return value[0] if isinstance(value, list) else value
+
+
 def _store() -> Store:
     settings = load_settings()
     return Store(settings.database_path)
@@ -47,7 +52,7 @@ def test_generate_ten_variations_and_see_ten_cells_finish(app: AppTest, emu: Emu
     assert app.metric[0].value == "$3.50"
     app.button(key="compose_generate").click().run()
     assert not app.exception
-    batch_id = app.query_params["batch"][0] if isinstance(app.query_params["batch"], list) else app.query_params["batch"]
+    batch_id = _batch_in_url(app)
     assert app.title[0].value == "Compare"
     assert len(_grid_clips(app)) == 10
     _wait_finished(batch_id)
@@ -85,8 +90,7 @@ def test_compare_after_a_reload_shows_the_same_batch_from_the_store(app: AppTest
     app.selectbox(key="compose_provider").select("kie").run()
     app.text_area(key="compose_prompt").set_value("a lighthouse, {dusk|dawn}").run()
     app.button(key="compose_generate").click().run()
-    batch_id = app.query_params["batch"]
-    batch_id = batch_id[0] if isinstance(batch_id, list) else batch_id
+    batch_id = _batch_in_url(app)
     _wait_finished(batch_id)
     fresh = AppTest.from_file(app._script_path, default_timeout=60)
     fresh.query_params["batch"] = batch_id
