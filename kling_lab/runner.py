@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import httpx
 
@@ -515,10 +516,22 @@ class JobRunner:
                     try:
                         job = self._move(job.id, JobState.SUBMITTED, detail="accepted by host",
                                          host_task_id=submission.task_id, host_extra=dict(submission.extra or {}),
-                                         error=None, error_kind=None)
+                                         error=None, error_kind=None, **self._details(client, job))
                     finally:
                         self._critical -= 1
                     return job
+
+    @staticmethod
+    def _details(client: HostClient, job: JobRecord) -> dict[str, Any]:
+        # A client may describe what it will make (the animatic's parsed camera move, mood, subtitles).
+        describe = getattr(client, "details_for", None)
+        if not callable(describe):
+            return {}
+        try:
+            return {"details": {**job.details, **describe(job.request)}}
+        except Exception:  # noqa: BLE001 - details are informative; never fail a paid job over them
+            log.exception("could not describe job %s", job.id)
+            return {}
 
     def _retry_wait(self, retry_after: float | None, attempt: int) -> float:
         if retry_after is not None:
@@ -671,7 +684,7 @@ class JobRunner:
     def _take_local_file(self, client: HostClient, url: str, dest: Path, tmp: Path) -> int:
         if not CAPABILITIES[client.name].offline:
             raise DownloadRefused("A host may not point Kling Lab at a file on this machine.")
-        source = Path(urlparse(url).path)
+        source = Path(url2pathname(urlparse(url).path))
         try:
             shutil.copyfile(source, tmp)
             probe_clip(tmp)

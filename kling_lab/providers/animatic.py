@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from kling_lab.animatic.plan import AnimaticPlan
+from kling_lab.animatic.plan import AnimaticPlan, plan_animatic
 from kling_lab.animatic.render import AnimaticRenderError, read_progress, render_animatic
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import FrameReader, HostError, Submission, TaskStatus
@@ -248,6 +248,10 @@ class AnimaticClient:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """The animatic never calls back."""
         return None
+
+    def details_for(self, request: GenerationRequest) -> dict[str, object]:
+        """What the draft will show (camera move, mood, subtitles, sound), for the job's details."""
+        return {"animatic": plan_animatic(request).to_dict()}
 
     def close(self) -> None:
         """Stop the pool without waiting: queued renders are dropped, running ones finish in the background."""

@@ -51,3 +51,28 @@ def test_generate_ten_takes_and_see_ten_playable_videos(tab, tmp_path: Path) -> 
         wait_for_app(tab)
         tab.wait_for_function(f"() => {VIDEOS}.length === 10", timeout=30_000)
         assert "Error" not in app.log()
+
+
+def test_with_no_key_generate_makes_a_grid_of_playable_animatics(tab, tmp_path: Path) -> None:
+    with run_app(tmp_path / "data") as app:
+        tab.goto(app.url)
+        wait_for_app(tab)
+        assert tab.get_by_role("combobox", name="Provider").input_value().startswith("Animatic")
+        prompt = tab.get_by_role("textbox", name="Prompt template")
+        prompt.fill('a lighthouse at dusk {slow push-in|orbit}, a keeper says "We made it."')
+        prompt.press("Control+Enter")
+        wait_for_app(tab)
+        tab.get_by_text("Native audio").click()
+        wait_for_app(tab)
+        tab.get_by_role("button", name="Generate").click()
+        tab.wait_for_url("**/compare?batch=*", timeout=30_000)
+        tab.wait_for_function(
+            f"""() => {{
+                const videos = {VIDEOS};
+                return videos.length === 2 && videos.every(v => v.readyState >= 2 && v.videoWidth === 640);
+            }}""",
+            timeout=60_000,
+        )
+        durations = tab.evaluate(f"() => {VIDEOS}.map(v => v.duration)")
+        assert all(abs(d - 5.0) < 0.05 for d in durations)
+        assert tab.get_by_text("Animatic (offline draft)", exact=True).count() == 2  # each cell says it is a draft
