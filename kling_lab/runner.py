@@ -643,8 +643,10 @@ class JobRunner:
             if not url:
                 return self._move(job.id, JobState.FAILED, error_kind="generation_failed",
                                   error="The host said the clip is ready but gave no address to download it from.")
-            tmp = self.media.temp_path(job.id)
+            tmp: Path | None = None
             try:
+                # Inside the try: a full or read-only disk can refuse even the temp file.
+                tmp = self.media.temp_path(job.id)
                 if url.startswith("file://"):
                     size = self._take_local_file(client, url, dest, tmp)
                 else:
@@ -668,6 +670,11 @@ class JobRunner:
                     if fresh.phase == "succeeded" and fresh.video_url:
                         status = fresh
                 continue
+            finally:
+                # Whatever refused the clip, no partial file stays in media/tmp.
+                if tmp is not None:
+                    with contextlib.suppress(OSError):
+                        tmp.unlink(missing_ok=True)
             thumb = self.media.thumb_path(job.id)
             has_thumb = make_thumbnail(dest, thumb)
             return self._move(

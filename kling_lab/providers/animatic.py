@@ -16,10 +16,13 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 import threading
-from collections.abc import Mapping
+import types
+from collections.abc import Iterator, Mapping
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -76,6 +79,29 @@ def _failure_message(exc: BaseException) -> str:
     return f"The draft could not be rendered ({type(exc).__name__}: {exc}); press Retry."
 
 
+_MAIN_SWAP = threading.Lock()
+
+
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """Show spawned workers a blank `__main__` while they start.
+
+    A spawned worker re-runs the parent's `__main__` file before it can take a
+    task. Inside Streamlit that is the app script itself (Streamlit runs each
+    page as a fake `__main__`), which a render worker must never execute. The
+    pool starts workers inside `submit`, so a blank module for that moment is
+    enough; the real one is put back at once.
+    """
+    with _MAIN_SWAP:
+        original = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if original is not None:
+                sys.modules["__main__"] = original
+
+
 class AnimaticClient:
     """The offline draft host. Renders run in a process pool created on first use; call `close()` when done."""
 
@@ -128,12 +154,13 @@ class AnimaticClient:
         """Start a render from the job's files (called with the lock held)."""
         args = (str(files.request), str(files.video), str(files.start), str(files.end), str(files.progress))
         files.progress.unlink(missing_ok=True)
-        try:
-            future = self._ensure_pool().submit(_render_job, *args)
-        except (BrokenProcessPool, RuntimeError):
-            # A worker died earlier (or the pool was shut down): a fresh pool, once.
-            self._discard_pool()
-            future = self._ensure_pool().submit(_render_job, *args)
+        with _plain_main():
+            try:
+                future = self._ensure_pool().submit(_render_job, *args)
+            except (BrokenProcessPool, RuntimeError):
+                # A worker died earlier (or the pool was shut down): a fresh pool, once.
+                self._discard_pool()
+                future = self._ensure_pool().submit(_render_job, *args)
         self._futures[job_id] = future
         self._canceled.discard(job_id)
         return future

@@ -110,8 +110,10 @@ def run_app(
             process.wait(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():  # noqa: ANN201 - playwright's Browser
+    # Module scope on purpose: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, which would break later tests that call asyncio.run() and other modules' own Playwright.
     path = require_chromium()
     from playwright.sync_api import sync_playwright
 
