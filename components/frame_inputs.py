@@ -43,6 +43,11 @@ def frame_input(label: str, key: str, media: MediaStore, *, disabled: bool, help
         if result.ref is not None:
             media.save_frame(result.ref, data)
         st.session_state[state_key] = result.ref
+    if upload is None and st.session_state.get(f"{key}_errors"):
+        # The refused file was taken out of the uploader: its messages go with it. (A good frame is kept
+        # when the uploader empties, as it does on a page switch, and has its own Remove button.)
+        st.session_state[f"{key}_errors"] = []
+        st.session_state.pop(f"{key}_file_id", None)
     ref: FrameRef | None = st.session_state.get(state_key)
     for message in st.session_state.get(f"{key}_errors", []):
         st.error(message, icon=":material/image_not_supported:")

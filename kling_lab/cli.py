@@ -56,13 +56,51 @@ class Output:
 
     def emit(self, document: dict[str, Any], human: str) -> None:
         if self.as_json:
-            sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+            text = json.dumps(document, ensure_ascii=False)
+            if not _is_utf8_text(text):
+                # A file name that is not UTF-8 (echoed in a message) must not break the one JSON document.
+                text = json.dumps(document)
+            sys.stdout.write(text + "\n")
         else:
             sys.stdout.write(human.rstrip("\n") + "\n")
 
     def note(self, message: str) -> None:
         sys.stderr.write(message.rstrip("\n") + "\n")
         sys.stderr.flush()
+
+
+def _is_utf8_text(text: str) -> bool:
+    # Bytes of argv that are not UTF-8 arrive as lone surrogates (surrogateescape); no host or store takes them.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_TEXT_ARGUMENTS = {
+    "prompt": "The prompt",
+    "template": "The template",
+    "negative_prompt": "The negative prompt",
+    "provider": "The provider",
+    "voice_ids": "A voice id",
+    "var": "A --var value",
+    "sweep": "A --sweep value",
+    "budget": "The budget",
+    "batch": "The batch id",
+}
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """InvalidInput when a text argument holds bytes that are not UTF-8 (file paths may; they are not sent)."""
+    errors = []
+    for name, label in _TEXT_ARGUMENTS.items():
+        value = getattr(args, name, None)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and not _is_utf8_text(v) for v in values):
+            errors.append(f"{label} contains bytes that are not UTF-8 text; write it in UTF-8 and try again.")
+    if errors:
+        raise InvalidInput(errors)
 
 
 def _finite_float(text: str) -> float:
@@ -392,6 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(as_json="--json" in argv)
     try:
         args = build_parser().parse_args(argv)
+        _check_text_arguments(args)
         settings = load_settings()
         return COMMANDS[args.command](args, out, settings)
     except InvalidInput as exc:

@@ -13,6 +13,7 @@ video container, PyAV could open it, and it was renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -116,6 +117,10 @@ def _is_private_host(host: str) -> bool:
     for info in infos:
         addr = ipaddress.ip_address(info[4][0])
         if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
+            return True
+        # Not private, yet not on the internet either: shared address space (100.64.0.0/10, where
+        # Alibaba Cloud's metadata service lives at 100.100.100.200) and the like.
+        if not addr.is_global:
             return True
     return False
 
@@ -273,6 +278,12 @@ def make_thumbnail(clip: Path, dest: Path, *, at_seconds: float = 1.0, width: in
     height = max(1, round(image.height * width / image.width))
     image = image.resize((width, height))
     tmp = dest.with_suffix(".tmp.jpg")
-    image.save(tmp, "JPEG", quality=82)
-    os.replace(tmp, dest)
+    try:
+        image.save(tmp, "JPEG", quality=82)
+        os.replace(tmp, dest)
+    except OSError:
+        # A full or read-only disk must not fail a clip that is already saved (and paid for).
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return False
     return True

@@ -624,9 +624,10 @@ class Store:
         """Retry a failed, canceled or unknown job, without paying twice for a clip the host made.
 
         A job whose host task finished but whose download or save failed goes
-        back to following that task (fetch again, no new create). Anything
-        else is queued for a fresh create: for an `unknown` job that is the
-        user's explicit choice after checking the host.
+        back to following that task (fetch again, no new create), and so does
+        one that Kling Lab itself failed (an internal error) after the host
+        accepted it. Anything else is queued for a fresh create: for an
+        `unknown` job that is the user's explicit choice after checking the host.
         """
         job = self.get_job(job_id)
         if job is None:
@@ -637,6 +638,12 @@ class Store:
             return self.transition(
                 job_id, JobState.DOWNLOADING, owner=None, detail="retry download", error=None, error_kind=None,
                 finished_at=None, attempts=job.attempts + 1,
+            )
+        if job.host_task_id and job.error_kind == "internal":
+            # The host has (or had) the paid task; our own error must not cost a second create.
+            return self.transition(
+                job_id, JobState.SUBMITTED, owner=None, detail="retry: follow the same host task", error=None,
+                error_kind=None, finished_at=None, attempts=job.attempts + 1,
             )
         return self.transition(
             job_id,

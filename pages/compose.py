@@ -156,7 +156,8 @@ with badge:
     blockers = missing_keys(plan, settings)
     for message in blockers:
         st.info(message, icon=":material/key:")
-    can_generate = plan.ok and not variable_errors and not params.sweep_errors and not blockers
+    frame_errors = st.session_state.get("compose_start_errors") or st.session_state.get("compose_end_errors")
+    can_generate = plan.ok and not variable_errors and not params.sweep_errors and not blockers and not frame_errors
     clicked = st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=not can_generate,
                         width="stretch", key="compose_generate")
 with preview:
