@@ -12,9 +12,10 @@ The browser side lives in ``grid.js`` / ``grid.css`` / ``grid.html`` beside this
 once, at import. Clips are loaded by URL (``/app/static/...`` or an app route with Range
 support), never as bytes, so the server holds no video in memory.
 
-Keep the grid at a stable place in the page (same key, same position): the browser then keeps
-the mounted element across reruns and only diffs the clips, so playback survives status
-refreshes. Outside of a ``run_every`` fragment is the safe choice.
+Keep the same ``key`` from run to run: the browser then keeps the mounted element and only diffs
+the clips by ``clip_id``, so playback survives status refreshes, whether they come from full
+reruns or from an ``st.fragment(run_every=...)`` around the grid (both are covered by
+tests/e2e/test_video_grid.py). A clip whose ``url`` appears later joins the running playback.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def _validate(clips: Sequence[GridClip]) -> None:
             raise ValueError(f"Duplicate clip_id {clip.clip_id!r}: each cell needs a stable, unique id.")
         seen.add(clip.clip_id)
         if clip.aspect_ratio not in ASPECT_RATIOS:
-            raise ValueError(f"Clip {clip.clip_id!r}: aspect ratio {clip.aspect_ratio!r} is not one of 16:9, 9:16, 1:1.")
+            raise ValueError(f"Clip {clip.clip_id!r}: aspect ratio {clip.aspect_ratio!r} is not 16:9, 9:16 or 1:1.")
         if clip.state not in CLIP_STATES:
             raise ValueError(f"Clip {clip.clip_id!r}: unknown state {clip.state!r}.")
         if clip.url is not None and clip.url.split(":", 1)[0].lower() in {"data", "blob"}:
@@ -122,7 +123,8 @@ def _parse_event(payload: Any) -> GridEvent | None:
         return None
     if kind in ("pick", "star") and isinstance(value, bool):
         return GridEvent(kind, clip_id, value)
-    if kind == "rate" and (value is None or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5)):
+    is_stars = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
+    if kind == "rate" and (value is None or is_stars):
         return GridEvent(kind, clip_id, value)
     return None
 

@@ -8,7 +8,7 @@
 // Sync model: one transport for all clips. The longest ready clip is the leader and is the clock;
 // a frame loop nudges every follower's playbackRate toward the leader (small drift) or seeks it
 // (large drift). Starting, user seeks, looping and buffering stalls go through a barrier: pause
-// everything, seek, wait until every clip can play, then start them all in the same task.
+// everything, seek, wait until every clip can play, then start them together (see resync).
 
 const FRAME = 1 / 24; // the lab renders at 24 fps; frame step and scrubber step use it
 const HARD_DRIFT = 0.15; // s: beyond this a follower seeks instead of being nudged
@@ -21,6 +21,7 @@ const UI_EVERY_MS = 100; // scrubber/time text refresh while playing; the sync m
 const END_EPS = 0.05; // s: "at the end" tolerance for clips shorter than the timeline
 const WAIT_MS = 4000; // barrier patience per clip before starting without it
 const RESYNC_COOLDOWN_MS = 1000; // ignore 'waiting' right after a barrier (start-up stalls)
+const START_WAIT_MS = 400; // start silent clips anyway if a clip with sound is this slow to move
 
 // Icons are constant markup (never built from data), sized by the button's font.
 const svg = (body) => `<svg viewBox="0 0 24 24" width="1.1em" height="1.1em" aria-hidden="true" focusable="false">${body}</svg>`;
@@ -72,6 +73,11 @@ function waitFor(target, pred, events, ms) {
     const timer = setTimeout(() => done(pred()), ms);
     events.forEach((ev) => target.addEventListener(ev, check));
   });
+}
+
+// Whether a clip has an audio track (Chromium/WebKit, Firefox, Safari spellings); unknown = no.
+function hasSound(v) {
+  return v.webkitAudioDecodedByteCount > 0 || v.mozHasAudio === true || (v.audioTracks?.length ?? 0) > 0;
 }
 
 // Keys typed into these belong to the control, not to the grid.
@@ -126,6 +132,7 @@ class Grid {
     this.timeEl = q(".kl-time");
     this.loopBtn = q(".kl-loop");
     this.speedSel = q(".kl-speed-select");
+    this.liveEl = q(".kl-live");
 
     const opt = { signal: this.ac.signal };
     this.playBtn.addEventListener("click", () => this.togglePlay(), opt);
@@ -195,7 +202,7 @@ class Grid {
     cell.costEl = el("span", { class: "kl-cost" });
     cell.hostEl = el("span", { class: "kl-host" });
     cell.stateEl = el("span", { class: "kl-state" });
-    cell.detailEl = el("p", { class: "kl-detail", "aria-live": "polite" });
+    cell.detailEl = el("p", { class: "kl-detail" }); // changes every refresh: not a live region
     cell.pendingState = el("span", { class: "kl-pending-state" });
     cell.pendingDetail = el("span", { class: "kl-pending-detail" });
     cell.pendingImg = el("img", { alt: "", hidden: "" });
@@ -251,8 +258,10 @@ class Grid {
   }
 
   renderCell(cell, clip, index) {
-    cell.clip = clip;
     const label = String(clip.label ?? "");
+    // One polite announcement per state change ("Take 3: done"), not per progress tick.
+    if (cell.clip && cell.clip.state !== clip.state) this.announce(`${label}: ${clip.state}`);
+    cell.clip = clip;
     cell.el.setAttribute("aria-label", label);
     cell.labelEl.textContent = label;
     cell.hostEl.textContent = clip.host ?? "";
@@ -297,7 +306,7 @@ class Grid {
     if (!show) return;
     cell.pendingState.textContent = cell.errored ? "could not load" : clip.state ?? "unknown";
     cell.pendingDetail.textContent = cell.errored ? "The clip file did not play in this browser." : clip.detail ?? "";
-    if (clip.poster) cell.pendingImg.src = clip.poster;
+    if (clip.poster && cell.pendingImg.getAttribute("src") !== clip.poster) cell.pendingImg.src = clip.poster;
     cell.pendingImg.hidden = !clip.poster;
   }
 
@@ -313,6 +322,10 @@ class Grid {
       btn.classList.toggle("is-lit", lit);
       btn.setAttribute("aria-pressed", String(cell.ratingValue === i + 1));
     });
+  }
+
+  announce(text) {
+    this.liveEl.textContent = text;
   }
 
   emit(kind, cell, value) {
@@ -482,9 +495,12 @@ class Grid {
     this.root.classList.toggle("has-enlarged", !!this.enlargedId);
   }
 
-  // Barrier: pause all, seek all to t, wait until each can play, then start them so that they
-  // begin moving at the same moment: a clip with sound takes ~40-80 ms longer to get going than
-  // a silent one, so the quick ones are started later by the difference (learned per clip).
+  // Barrier: pause all, seek all to t, wait until each can play, then start them together.
+  // "Together" needs care: after play(), a clip with sound only starts moving once Chromium's
+  // audio output runs, 40-150 ms later (it varies with load and with whether the output was
+  // already running), while a silent clip moves within ~10 ms. So clips with sound start first
+  // and the silent ones follow the moment every clip with sound is moving. Until then the silent
+  // ones sit paused on the same frame, so nothing visibly drifts.
   async resync(t) {
     const gen = ++this.syncGen;
     this.syncing = true;
@@ -508,37 +524,34 @@ class Grid {
       c.joined = v.readyState >= 3 || (v.readyState >= 1 && t >= this.durationOf(c) - END_EPS);
       if (v.readyState >= 3 && t < this.durationOf(c) - END_EPS) starters.push(c);
     }
-    const latency = (c) => c.startLatency ?? (c.video.webkitAudioDecodedByteCount > 0 ? 0.06 : 0.01);
-    const slowest = Math.max(0, ...starters.map(latency));
-    const start = (c) => {
-      if (gen !== this.syncGen || !this.playing || !c.video) return;
-      c.startPos = c.video.currentTime;
-      c.startAt = performance.now();
-      c.video.play().catch(noop);
+    const start = (group) => {
+      for (const c of group) {
+        c.startPos = c.video.currentTime;
+        c.video.play().catch(noop);
+      }
     };
-    for (const c of starters) {
-      const delayMs = (slowest - latency(c)) * 1000;
-      if (delayMs < 2) start(c);
-      else setTimeout(() => start(c), delayMs);
-    }
-    // The frame loop stays off until the last clip has been started.
-    setTimeout(() => {
-      if (gen !== this.syncGen) return;
+    const release = () => {
       this.syncing = false;
       this.lastSyncAt = performance.now();
       this.updateTransport();
-    }, slowest * 1000 + 5);
+    };
+    const audible = starters.filter((c) => hasSound(c.video));
+    const silent = starters.filter((c) => !hasSound(c.video));
+    if (!audible.length || !silent.length) {
+      start(starters);
+      return release();
+    }
+    start(audible);
+    const since = performance.now();
+    const poll = () => {
+      if (gen !== this.syncGen || !this.playing || this.destroyed) return;
+      const moving = audible.every((c) => !c.video || c.video.currentTime > c.startPos + 1e-4);
+      if (!moving && performance.now() - since < START_WAIT_MS) return void setTimeout(poll, 2);
+      start(silent.filter((c) => c.video));
+      release();
+    };
+    poll();
     this.updateTransport();
-  }
-
-  // How long after play() a clip's time started moving; feeds the staggered start above.
-  learnStartLatency(c) {
-    const v = c.video;
-    if (!c.startAt || v.paused || v.seeking || v.currentTime - c.startPos < 5e-4) return;
-    const measured = (performance.now() - c.startAt) / 1000 - (v.currentTime - c.startPos) / this.rate;
-    const clamped = clamp(measured, 0, 0.3);
-    c.startLatency = c.startLatency == null ? clamped : 0.5 * c.startLatency + 0.5 * clamped;
-    c.startAt = 0;
   }
 
   async seekAndBuffer(cell, t) {
@@ -595,7 +608,6 @@ class Grid {
   }
 
   follow() {
-    for (const c of this.videoCells()) if (c.startAt) this.learnStartLatency(c);
     const lead = this.leader();
     if (!lead) return;
     const lv = lead.video;

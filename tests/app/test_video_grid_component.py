@@ -21,10 +21,33 @@ def _three_clip_script() -> None:
     from components.video_grid import GridClip, video_grid
 
     clips = [
-        GridClip("job-a", "fog", "Animatic (offline draft)", "done", "/app/static/clips/job-a.mp4", "16:9", 5.0,
-                 "$0.35", None, "/app/static/clips/job-a.jpg", picked=True),
-        GridClip("job-b", "rain", "Animatic (offline draft)", "done", "/app/static/clips/job-b.mp4", "9:16", 10.0,
-                 "$0.70", None, None, starred=True, rating=4),
+        GridClip(
+            "job-a",
+            "fog",
+            "Animatic (offline draft)",
+            "done",
+            "/app/static/clips/job-a.mp4",
+            "16:9",
+            5.0,
+            "$0.35",
+            None,
+            "/app/static/clips/job-a.jpg",
+            picked=True,
+        ),
+        GridClip(
+            "job-b",
+            "rain",
+            "Animatic (offline draft)",
+            "done",
+            "/app/static/clips/job-b.mp4",
+            "9:16",
+            10.0,
+            "$0.70",
+            None,
+            None,
+            starred=True,
+            rating=4,
+        ),
         GridClip("job-c", "snow", "Kie", "running", None, "1:1", None, "$0.35", "rendering 40%", None),
     ]
     event = video_grid(clips, key="grid", show_cost=st.session_state.get("show_cost", True))

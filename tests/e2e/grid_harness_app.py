@@ -5,7 +5,9 @@ At startup it renders ten test clips with PyAV into ``static/grid_test/`` beside
 audio), served by Streamlit's static serving at ``/app/static/grid_test/clip_<n>.mp4``.
 
 Query parameters: ``?pending=9,10`` shows those clips (1-based) as still rendering until the
-"Finish clips" button is pressed.
+"Finish clips" button is pressed. ``&fragment=1`` renders the grid inside an
+``st.fragment(run_every=...)`` that refreshes every cell's detail text on each run and finishes
+the pending clips by itself after a few runs (the Compare page's live-status pattern).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ LONG_CLIP = 4  # 1-based: the 10 s clip
 AUDIO_CLIPS = {1, LONG_CLIP}
 CLIP_COUNT = 10
 SPEC_VERSION = "v1"  # bump to force regeneration when the clip recipe changes
+FRAGMENT_EVERY_S = 0.5  # ?fragment=1: status refresh period, like the Compare page's live fragment
+FRAGMENT_TICKS_TO_FINISH = 6  # ?fragment=1: pending clips arrive after this many refreshes
 
 
 def clip_seconds(n: int) -> int:
@@ -103,41 +107,53 @@ def _remember(event: GridEvent) -> None:
     marks.setdefault(event.clip_id, {})[event.kind] = event.value
 
 
+def render_grid() -> None:
+    """The grid and the last event; with ?fragment=1 this runs as a run_every fragment."""
+    ticks = st.session_state["ticks"] = st.session_state.get("ticks", 0) + 1
+    if in_fragment and ticks > FRAGMENT_TICKS_TO_FINISH:
+        st.session_state["finished"] = True
+    finished = st.session_state.get("finished", False)
+    marks = st.session_state.get("marks", {})
+    clips = []
+    for n, url in enumerate(urls, start=1):
+        waiting = n in pending and not finished
+        clip_id = f"job-{n}"
+        mark = marks.get(clip_id, {})
+        clips.append(
+            GridClip(
+                clip_id=clip_id,
+                label=f"Take {n}",
+                host="Animatic (offline draft)",
+                state="running" if waiting else "done",
+                url=None if waiting else url,
+                aspect_ratio="16:9",
+                duration=float(clip_seconds(n)),
+                cost_text=f"${0.35 if clip_seconds(n) == 5 else 0.70:.2f}",
+                # Changes on every run, like the app's "generating · 12 s" status lines.
+                detail=f"rendering {min(ticks * 10, 90)}%" if waiting else f"refreshed {ticks} times",
+                poster=None,
+                picked=bool(mark.get("pick", False)),
+                starred=bool(mark.get("star", False)),
+                rating=mark.get("rate"),
+            )
+        )
+    event = video_grid(clips, key="grid", on_event=_remember)
+    if event is not None:
+        st.session_state["last_event"] = event
+    last = st.session_state.get("last_event")
+    st.code(f"last event: {last.kind} {last.clip_id} {last.value}" if last else "last event: none")
+
+
 st.set_page_config(page_title="Grid harness", layout="wide")
 urls = ensure_clips()
 pending_param = st.query_params.get("pending", "")
 pending = {int(p) for p in pending_param.split(",") if p.strip().isdigit()}
+in_fragment = st.query_params.get("fragment") == "1"
 
 if st.button("Finish clips"):
     st.session_state["finished"] = True
-finished = st.session_state.get("finished", False)
-marks = st.session_state.get("marks", {})
 
-clips = []
-for n, url in enumerate(urls, start=1):
-    waiting = n in pending and not finished
-    clip_id = f"job-{n}"
-    mark = marks.get(clip_id, {})
-    clips.append(
-        GridClip(
-            clip_id=clip_id,
-            label=f"Take {n}",
-            host="Animatic (offline draft)",
-            state="running" if waiting else "done",
-            url=None if waiting else url,
-            aspect_ratio="16:9",
-            duration=float(clip_seconds(n)),
-            cost_text=f"${0.35 if clip_seconds(n) == 5 else 0.70:.2f}",
-            detail="rendering 40%" if waiting else None,
-            poster=None,
-            picked=bool(mark.get("pick", False)),
-            starred=bool(mark.get("star", False)),
-            rating=mark.get("rate"),
-        )
-    )
-
-event = video_grid(clips, key="grid", on_event=_remember)
-if event is not None:
-    st.session_state["last_event"] = event
-last = st.session_state.get("last_event")
-st.code(f"last event: {last.kind} {last.clip_id} {last.value}" if last else "last event: none")
+if in_fragment:
+    st.fragment(render_grid, run_every=FRAGMENT_EVERY_S)()
+else:
+    render_grid()

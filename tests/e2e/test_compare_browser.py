@@ -1,0 +1,79 @@
+"""Compare and the review board in a real browser: picks reach the store; the board shows no costs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kling_lab.store import Store
+from tests.e2e.conftest import GRID_VIDEOS_JS, ROOT, run_app, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+SHADOW_HTML = ("() => document.documentElement.outerHTML + "
+               "(document.querySelector('[data-testid=\"stBidiComponentIsolated\"]')?.shadowRoot?.innerHTML ?? '')")
+
+
+def _enqueue(data_dir: Path, template: str) -> str:
+    env = {**os.environ, "KLING_LAB_DATA_DIR": str(data_dir)}
+    out = subprocess.run([sys.executable, "-m", "kling_lab", "generate", template, "--provider", "animatic",
+                          "--detach", "--json"], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["batch_id"]
+
+
+def _wait_ready(tab, count: int) -> None:  # noqa: ANN001
+    tab.wait_for_function(
+        f"() => {{ const v = {GRID_VIDEOS_JS}; return v.length === {count} && v.every(x => x.readyState >= 2); }}",
+        timeout=60_000,
+    )
+
+
+def _until(predicate, timeout: float = 15) -> bool:  # noqa: ANN001
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_pick_in_the_compare_grid_is_stored_as_the_batch_winner(tab, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with run_app(data) as app:
+        batch_id = _enqueue(data, "a harbour at night, {slow push-in|pan left}")
+        tab.goto(f"{app.url}/compare?batch={batch_id}")
+        wait_for_app(tab)
+        _wait_ready(tab, 2)
+        tab.get_by_role("button", name="Pick pan left").click()
+        store = Store(data / "kling_lab.sqlite3")
+        pan_left = next(j for j in store.jobs_for_batch(batch_id) if j.label == "pan left")
+        assert _until(lambda: store.get_batch(batch_id).winner_job_id == pan_left.id)
+
+
+def test_review_board_shows_no_costs_and_stores_a_named_pick(tab, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with run_app(data) as app:
+        batch_id = _enqueue(data, "a forest in fog, {crane up|orbit}")
+        tab.goto(f"{app.url}/compare?batch={batch_id}&view=review")
+        wait_for_app(tab)
+        _wait_ready(tab, 2)
+        html = tab.evaluate(SHADOW_HTML)
+        assert "$" not in tab.inner_text("body")
+        assert "$0" not in html and "estimated" not in html.lower()
+        assert tab.locator("[data-testid='stSidebarNav']").count() == 0
+        assert tab.get_by_role("button", name="Generate").count() == 0
+        name = tab.get_by_role("textbox", name="Your name")
+        name.fill("Ana")
+        name.press("Enter")
+        wait_for_app(tab)
+        tab.get_by_role("button", name="Pick orbit").click()
+        store = Store(data / "kling_lab.sqlite3")
+        orbit = next(j for j in store.jobs_for_batch(batch_id) if j.label == "orbit")
+        assert _until(lambda: [(r.name, r.kind, r.job_id) for r in store.reviews_for_batch(batch_id)]
+                      == [("Ana", "pick", orbit.id)])
