@@ -198,4 +198,4 @@ if clicked:
         runner = get_runner()
         runner.set_session_keys(st.session_state.get(SESSION_KEYS, {}))
         runner.wake()
-        st.switch_page("pages/compare.py", query_params={"batch": batch_id})
+        st.switch_page("app_pages/compare.py", query_params={"batch": batch_id})
