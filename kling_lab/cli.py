@@ -25,7 +25,7 @@ from kling_lab.config import Settings, load_settings
 from kling_lab.images import FrameRef, inspect_frame
 from kling_lab.media import MediaStore
 from kling_lab.providers.base import FINAL_STATES, JobState
-from kling_lab.request import GenerationRequest, validate
+from kling_lab.request import GenerationRequest, find_problems, validate
 from kling_lab.store import JobRecord, Store
 from kling_lab.user_settings import load_user_settings, parse_budget
 from kling_lab.variations import parse_sweep_values
@@ -261,6 +261,12 @@ def cmd_expand(args: argparse.Namespace, out: Output, settings: Settings) -> int
     plan = _plan(args, settings, media)
     if plan.expansion.errors:
         raise InvalidInput(list(plan.expansion.errors))
+    # Expand lists takes for any host, so host rules wait for estimate/generate; but a value no host
+    # could take (duration 7, cfg_scale 3, aspect 4:3) is refused here already.
+    impossible = [p.message for t in plan.takes for p in find_problems(t.variation.request, "animatic")
+                  if p.field == "parameters"]
+    if impossible:
+        raise InvalidInput(list(dict.fromkeys(impossible)))
     variations = [{"prompt": t.variation.prompt, "label": t.variation.label, "params": t.variation.params}
                   for t in plan.takes]
     out.emit({"variations": variations}, "\n".join(f"{v['label']}\t{v['prompt']}" for v in variations))
