@@ -73,8 +73,10 @@ with tables:
                               format_func=lambda i: next(b.template[:70] for b in batches if b.id == i))
         requests = [job.request for job in store.jobs_for_batch(chosen)]
         table = compare_frame(compare_batch(requests, book))
-        st.dataframe(table[["label", "total_text", "priced", "clips", "status", "as_of", "note"]], hide_index=True,
-                     alt="The batch's cost on every host")
+        shown = table[["label", "total_text", "priced", "clips", "status", "as_of", "note"]].rename(columns={
+            "label": "Host", "total_text": "Total", "priced": "Priced", "clips": "Clips", "status": "Prices are",
+            "as_of": "As of", "note": "Note"})
+        st.dataframe(shown, hide_index=True, alt="The batch's cost on every host")
     else:
         st.caption("Generate a batch to compare its cost across hosts here (Compose shows it live too).")
 

@@ -34,7 +34,7 @@ def history_filters() -> tuple[JobQuery, bool]:
         aspect = row[2].segmented_control("Aspect", list(ASPECT_RATIOS), key="history_aspect", persist_state=KEEP)
         starred = row[3].toggle("Starred", key="history_starred", persist_state=KEEP)
         picked = row[4].toggle("Picked", key="history_picked", persist_state=KEEP)
-        grouped = row[5].toggle("By batch", key="history_grouped", persist_state=KEEP)
+        grouped = row[5].toggle("Group", key="history_grouped", help="Group clips by batch", persist_state=KEEP)
     since = until = None
     if isinstance(days, tuple | list) and len(days) >= 1 and days[0]:
         since = _day_start(days[0])

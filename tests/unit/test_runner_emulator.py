@@ -181,3 +181,38 @@ def test_webhook_then_poll_downloads_the_clip_once(emu, tmp_path) -> None:
         runner.stop()
     assert job.state == JobState.DONE
     assert sum(emu.stats()["downloads"].values()) == 1
+
+
+def test_cancel_of_a_running_job_reaches_a_host_that_can_cancel(emu, tmp_path) -> None:
+    store, runner = _setup(emu, tmp_path)
+    emu.configure(latency=30)
+    batch_id = _batch(store, "replicate", ["a long take to cancel"])
+    runner.start()
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and store.jobs_for_batch(batch_id)[0].host_task_id is None:
+            time.sleep(0.05)
+        job_id = store.jobs_for_batch(batch_id)[0].id
+        assert runner.request_cancel(job_id) == "Asked Replicate to cancel."
+        (job,) = _wait(store, batch_id)
+    finally:
+        runner.stop()
+    assert job.state == JobState.CANCELED
+    assert sum(emu.stats()["cancel_calls"].values()) == 1
+
+
+def test_cancel_on_a_host_without_a_cancel_call_says_it_will_finish(emu, tmp_path) -> None:
+    store, runner = _setup(emu, tmp_path)
+    emu.configure(latency=1)
+    batch_id = _batch(store, "kie", ["a take kie cannot cancel"])
+    runner.start()
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and store.jobs_for_batch(batch_id)[0].host_task_id is None:
+            time.sleep(0.05)
+        message = runner.request_cancel(store.jobs_for_batch(batch_id)[0].id)
+        (job,) = _wait(store, batch_id)
+    finally:
+        runner.stop()
+    assert "has no cancel call" in message
+    assert job.state == JobState.DONE
