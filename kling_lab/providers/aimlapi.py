@@ -8,7 +8,6 @@ AI/ML API documents no webhook and no cancel call.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -18,18 +17,17 @@ import httpx
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
-    HostConfig,
     HostProtocolError,
     Submission,
     TaskPhase,
     TaskStatus,
 )
+from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     failure_sentence,
     frame_data_uri,
     host_detail,
-    missing_key_error,
     read_json,
     require_mapping,
     require_text,
@@ -105,23 +103,13 @@ def parse_generation(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, 
     return generation_id, TaskStatus(phase)
 
 
-class AimlapiClient:
+class AimlapiClient(KeyedHostClient):
     """Kling 2.6 Pro on AI/ML API."""
 
     name = "aimlapi"
     caps = CAPABILITIES["aimlapi"]
     build_payload = staticmethod(build_payload)
 
-    def __init__(self, config: HostConfig) -> None:
-        self.config = config
-        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
-        self._base = config.base_url.rstrip("/")
-
-    def _headers(self) -> dict[str, str]:
-        key = self.config.credentials.get(KEY_NAME)
-        if not key:
-            raise missing_key_error(self.host)
-        return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
 
     async def create(
         self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
@@ -154,11 +142,8 @@ class AimlapiClient:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """AI/ML API documents no callback; a body of the generation shape is still understood."""
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not isinstance(parsed, Mapping):
+        parsed = webhook_object(body)
+        if parsed is None:
             return None
         try:
             return parse_generation(self.host, parsed)

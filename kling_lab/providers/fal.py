@@ -9,7 +9,6 @@ video. Auth is `Authorization: Key <FAL_KEY>`. Audio defaults to ON: always sent
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -19,12 +18,12 @@ import httpx
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
-    HostConfig,
     HostProtocolError,
     Submission,
     TaskPhase,
     TaskStatus,
 )
+from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     decode_json,
@@ -32,7 +31,6 @@ from kling_lab.providers.http_errors import (
     failure_sentence,
     frame_data_uri,
     host_detail,
-    missing_key_error,
     read_json,
     require_mapping,
     require_text,
@@ -137,23 +135,14 @@ def parse_webhook_body(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str
     raise HostProtocolError(f"{host.label} sent a webhook with an unknown status {outcome!r}.")
 
 
-class FalClient:
+class FalClient(KeyedHostClient):
+    auth_scheme = "Key"
     """Kling 2.6 Pro on fal.ai's queue."""
 
     name = "fal"
     caps = CAPABILITIES["fal"]
     build_payload = staticmethod(build_payload)
 
-    def __init__(self, config: HostConfig) -> None:
-        self.config = config
-        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
-        self._base = config.base_url.rstrip("/")
-
-    def _headers(self) -> dict[str, str]:
-        key = self.config.credentials.get(KEY_NAME)
-        if not key:
-            raise missing_key_error(self.host)
-        return {"Authorization": f"Key {key}", "Accept": "application/json"}
 
     def _urls(self, submission: Submission) -> dict[str, str]:
         """The request's queue URLs: the ones fal returned, else the documented owner/app form."""
@@ -234,11 +223,8 @@ class FalClient:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """(request_id, status) from a `fal_webhook` POST, or None when it is not one."""
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not isinstance(parsed, Mapping) or "request_id" not in parsed:
+        parsed = webhook_object(body)
+        if parsed is None or "request_id" not in parsed:
             return None
         try:
             return parse_webhook_body(self.host, parsed)

@@ -10,7 +10,6 @@ fields third-party callers send are used.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -20,19 +19,18 @@ import httpx
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
-    HostConfig,
     HostProtocolError,
     Submission,
     TaskPhase,
     TaskStatus,
 )
+from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     failure_sentence,
     frame_data_uri,
     host_detail,
     invalid_error,
-    missing_key_error,
     read_json,
     require_mapping,
     require_text,
@@ -163,23 +161,14 @@ def parse_task(host: HostIdentity, task: Mapping[str, Any]) -> tuple[str, TaskSt
     return task_id, TaskStatus(phase)
 
 
-class InferenceClient:
+class InferenceClient(KeyedHostClient):
+    extra_headers = {"X-API-Version": API_VERSION}
     """Kling 2.6 on inference.sh (`klingai/video-v2-6`)."""
 
     name = "inference"
     caps = CAPABILITIES["inference"]
     build_payload = staticmethod(build_payload)
 
-    def __init__(self, config: HostConfig) -> None:
-        self.config = config
-        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
-        self._base = config.base_url.rstrip("/")
-
-    def _headers(self) -> dict[str, str]:
-        key = self.config.credentials.get(KEY_NAME)
-        if not key:
-            raise missing_key_error(self.host)
-        return {"Authorization": f"Bearer {key}", "X-API-Version": API_VERSION, "Accept": "application/json"}
 
     def _task_url(self, task_id: str) -> str:
         return f"{self._base}/tasks/{quote(task_id, safe='')}"
@@ -224,11 +213,8 @@ class InferenceClient:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """(task id, status) from a webhook POST (a task object, possibly enveloped)."""
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not isinstance(parsed, Mapping):
+        parsed = webhook_object(body)
+        if parsed is None:
             return None
         if isinstance(parsed.get("task"), Mapping):
             parsed = parsed["task"]

@@ -23,6 +23,7 @@ from kling_lab.providers.base import (
     Submission,
     TaskStatus,
 )
+from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     auth_error,
@@ -36,7 +37,6 @@ from kling_lab.providers.http_errors import (
     invalid_error,
     looks_like_content_policy,
     maintenance_error,
-    missing_key_error,
     not_found_error,
     parse_retry_after,
     rate_limited_error,
@@ -206,7 +206,7 @@ def parse_record(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, Task
     return task_id, TaskStatus(phase, progress=_progress(data.get("progress")))  # type: ignore[arg-type]
 
 
-class KieClient:
+class KieClient(KeyedHostClient):
     """Kling 2.6 on Kie.ai: createTask, recordInfo, callBackUrl; uploads start frames first."""
 
     name = "kie"
@@ -214,16 +214,8 @@ class KieClient:
     build_payload = staticmethod(build_payload)
 
     def __init__(self, config: HostConfig) -> None:
-        self.config = config
-        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
-        self._base = config.base_url.rstrip("/")
+        super().__init__(config)
         self._upload_base = (config.upload_url or "").rstrip("/")
-
-    def _headers(self) -> dict[str, str]:
-        key = self.config.credentials.get(KEY_NAME)
-        if not key:
-            raise missing_key_error(self.host)
-        return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
 
     async def upload_frame(self, http: httpx.AsyncClient, mime: str, data: bytes, file_name: str) -> str:
         """Upload one frame to Kie's file host; returns the download URL to put in `image_urls`."""
@@ -276,11 +268,8 @@ class KieClient:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """(taskId, status) from a callBackUrl POST, or None when the body is not a Kie task record."""
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not isinstance(parsed, Mapping) or not isinstance(parsed.get("data"), Mapping):
+        parsed = webhook_object(body)
+        if parsed is None or not isinstance(parsed.get("data"), Mapping):
             return None
         try:
             return parse_record(self.host, parsed)

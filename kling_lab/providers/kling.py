@@ -35,6 +35,7 @@ from kling_lab.providers.base import (
     TaskPhase,
     TaskStatus,
 )
+from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     auth_error,
@@ -299,7 +300,7 @@ def parse_task(host: HostIdentity, data: Mapping[str, Any]) -> tuple[str, TaskSt
 # Client
 
 
-class KlingClient:
+class KlingClient(KeyedHostClient):
     """Kling 2.6 on the official API (Kuaishou developer platform)."""
 
     name = "kling"
@@ -307,9 +308,7 @@ class KlingClient:
     build_payload = staticmethod(build_payload)
 
     def __init__(self, config: HostConfig, *, clock: Callable[[], float] = time.time) -> None:
-        self.config = config
-        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
-        self._base = config.base_url.rstrip("/")
+        super().__init__(config)
         access = config.credentials.get(ACCESS_KEY_NAME)
         secret = config.credentials.get(SECRET_KEY_NAME)
         self._token = KlingToken(access, secret, clock) if access and secret else None
@@ -382,13 +381,10 @@ class KlingClient:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """(task_id, status) from a callback_url POST (the task object, bare or under `data`)."""
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if isinstance(parsed, Mapping) and isinstance(parsed.get("data"), Mapping):
+        parsed = webhook_object(body)
+        if parsed is not None and isinstance(parsed.get("data"), Mapping):
             parsed = parsed["data"]
-        if not isinstance(parsed, Mapping) or "task_id" not in parsed:
+        if parsed is None or "task_id" not in parsed:
             return None
         try:
             return parse_task(self.host, parsed)

@@ -7,7 +7,6 @@ to ON at Replicate and doubles the price, so `generate_audio` is always sent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -17,17 +16,16 @@ import httpx
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
-    HostConfig,
     HostProtocolError,
     Submission,
     TaskPhase,
     TaskStatus,
 )
+from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     failure_sentence,
     frame_data_uri,
-    missing_key_error,
     read_json,
     require_mapping,
     require_text,
@@ -103,23 +101,13 @@ def parse_prediction(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, 
     return prediction_id, TaskStatus(phase)
 
 
-class ReplicateClient:
+class ReplicateClient(KeyedHostClient):
     """Kling 2.6 on Replicate (`kwaivgi/kling-v2.6`)."""
 
     name = "replicate"
     caps = CAPABILITIES["replicate"]
     build_payload = staticmethod(build_payload)
 
-    def __init__(self, config: HostConfig) -> None:
-        self.config = config
-        self.host = HostIdentity.for_host(self.caps.label, self.caps.key_env, config.credentials)
-        self._base = config.base_url.rstrip("/")
-
-    def _headers(self) -> dict[str, str]:
-        token = self.config.credentials.get(KEY_NAME)
-        if not token:
-            raise missing_key_error(self.host)
-        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     def _prediction_url(self, prediction_id: str) -> str:
         return f"{self._base}/predictions/{quote(prediction_id, safe='')}"
@@ -155,11 +143,8 @@ class ReplicateClient:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """(prediction id, status) from a webhook POST, or None when it is not a prediction."""
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not isinstance(parsed, Mapping):
+        parsed = webhook_object(body)
+        if parsed is None:
             return None
         try:
             return parse_prediction(self.host, parsed)
