@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from components.clip_cells import apply_grid_event, clip_actions, clip_details, to_grid_clip
+from components.clip_cells import apply_grid_event, clip_actions, clip_details, escape_markdown, to_grid_clip
 from components.runtime import get_runner, get_store
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
@@ -33,7 +33,9 @@ if not batch_id and not review:
 
 batch = store.get_batch(batch_id) if batch_id else None
 if batch is None:
-    st.error(f"There is no batch “{batch_id}” in this Kling Lab's history.", icon=":material/search_off:")
+    # The id comes from the link: shown as text, never as markdown.
+    st.error(f"There is no batch “{escape_markdown(batch_id)}” in this Kling Lab's history.",
+             icon=":material/search_off:")
     st.stop()
 
 if review:

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from components.clip_cells import escape_markdown
 from components.cost_badge import cost_badge
 from components.frame_inputs import frame_input
 from components.param_controls import parameter_controls, provider_picker
@@ -139,15 +140,15 @@ with left:
         for problem in find_problems(first.request, first.provider):
             if problem.field == "prompt" and prompt_text.strip():
                 input_problems.append(problem.message)
-    for message in dict.fromkeys(input_problems):
-        st.error(message, icon=":material/error:")
+    for message in dict.fromkeys(input_problems):  # messages quote the template: shown as text, never markdown
+        st.error(escape_markdown(message), icon=":material/error:")
 
 with right:
     other_problems = [m for m in plan.errors if m not in plan.expansion.errors]
     shown_left = set(input_problems)
     for message in dict.fromkeys(other_problems):
         if message not in shown_left and prompt_text.strip():
-            st.error(message, icon=":material/error:")
+            st.error(escape_markdown(message), icon=":material/error:")
 
 st.subheader("Variations")
 preview, badge = st.columns([3, 1], gap="large")
@@ -193,7 +194,7 @@ if clicked:
     except BudgetExceeded as exc:
         st.error(str(exc), title="Over budget", icon=":material/account_balance_wallet:")
     except ValueError as exc:
-        st.error(str(exc), title="Not sent", icon=":material/block:")
+        st.error(escape_markdown(str(exc)), title="Not sent", icon=":material/block:")  # it may quote the template
     else:
         runner = get_runner()
         runner.set_session_keys(st.session_state.get(SESSION_KEYS, {}))

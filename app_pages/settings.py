@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.clip_cells import escape_markdown
 from components.runtime import (
     SESSION_KEYS,
     current_settings,
@@ -48,18 +49,21 @@ for provider in PROVIDER_NAMES:
             help="How many clips Kling Lab sends to this host at the same time.",
         )
 
-if st.button("Use these keys in this session", icon=":material/key:", key="settings_use_keys"):
+
+def _use_session_keys() -> None:
+    # A callback, so the fields can be emptied before they are drawn: popping their state instead
+    # would leave the typed key in the browser's password field (and the page's HTML).
     keys = dict(st.session_state.get(SESSION_KEYS, {}))
     for caps in CAPABILITIES.values():
         for name in caps.key_env:
             value = (st.session_state.get(f"key_input_{name}") or "").strip()
             if value:
                 keys[name] = value
+            st.session_state[f"key_input_{name}"] = ""
     st.session_state[SESSION_KEYS] = keys
-    for caps in CAPABILITIES.values():
-        for name in caps.key_env:
-            st.session_state.pop(f"key_input_{name}", None)
-    st.rerun()
+
+
+st.button("Use these keys in this session", icon=":material/key:", key="settings_use_keys", on_click=_use_session_keys)
 
 st.subheader("Budget and defaults")
 cols = st.columns(3)
@@ -81,8 +85,8 @@ if st.button("Save settings", type="primary", icon=":material/save:", key="setti
     problems = [m for m in (batch_error, day_error) if m]
     problems += [f"{CAPABILITIES[p].label}: {m}" for p, m in url_errors.items() if m]
     if problems:
-        for message in problems:
-            st.error(message, icon=":material/error:")
+        for message in problems:  # they quote what was typed: shown as text, never markdown
+            st.error(escape_markdown(message), icon=":material/error:")
     else:
         save_user_settings(settings.data_dir, UserSettings(
             budget_per_batch=per_batch,

@@ -72,7 +72,7 @@ def load_into_compose(job: JobRecord) -> None:
 def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook, user: UserSettings) -> None:
     """Play, read the exact request, annotate, reuse, download or delete one clip."""
     batch = store.get_batch(job.batch_id)
-    st.subheader(job.label)
+    st.subheader(escape_markdown(job.label))  # a label is the person's text: never markdown
     if job.video_path and job.deleted_at is None:
         video_grid([to_grid_clip(job, batch)], key=f"history_player_{job.id}", allow_pick=False)
     cols = st.columns([1, 1, 1, 1, 1])

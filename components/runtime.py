@@ -31,7 +31,11 @@ def _secrets() -> dict[str, object]:
 
 @st.cache_resource(show_spinner=False)
 def _base_settings() -> Settings:
-    return load_settings(os.environ, _secrets())
+    secrets = _secrets()
+    # Streamlit copies every top-level secret into os.environ (overwriting it), so a key from the secrets
+    # file would otherwise be reported as coming from the environment.
+    environ = {k: v for k, v in os.environ.items() if not (k in secrets and secrets[k] == v)}
+    return load_settings(environ, secrets)
 
 
 def user_settings() -> UserSettings:

@@ -420,6 +420,19 @@ def cmd_worker(args: argparse.Namespace, out: Output, settings: Settings) -> int
     return EXIT_OK
 
 
+def _project_secrets() -> dict[str, object]:
+    """`.streamlit/secrets.toml` of the current directory, as the app reads it (environment variables win here)."""
+    import tomllib
+
+    path = Path(".streamlit") / "secrets.toml"
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
 COMMANDS = {
     "expand": cmd_expand,
     "estimate": cmd_estimate,
@@ -437,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _check_text_arguments(args)
-        settings = load_settings()
+        settings = load_settings(secrets=_project_secrets())
         return COMMANDS[args.command](args, out, settings)
     except InvalidInput as exc:
         if out.as_json:

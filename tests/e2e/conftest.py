@@ -72,18 +72,23 @@ class RunningApp:
 
 @contextmanager
 def run_app(
-    data_dir: Path, env: Mapping[str, str] | None = None, *, script: str = "asgi_app.py"
+    data_dir: Path, env: Mapping[str, str] | None = None, *, script: str = "asgi_app.py", cwd: Path | None = None
 ) -> Iterator[RunningApp]:
-    """Start `streamlit run asgi_app.py` (the README's run command) on a free port and wait until healthy."""
+    """Start `streamlit run asgi_app.py` (the README's run command) on a free port and wait until healthy.
+
+    `cwd` runs it from another working directory (the script is then given by its full path), e.g. one
+    holding its own `.streamlit/secrets.toml`, so a test never writes one into the repository.
+    """
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if k not in KEY_NAMES}
     full_env.update({"KLING_LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
     full_env.update(env or {})
     log = tempfile.NamedTemporaryFile(prefix="kling-lab-app-", suffix=".log", delete=False)  # noqa: SIM115
+    script_path = script if cwd is None else str(ROOT / script)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script_path, "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=cwd or ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     app = RunningApp(url, process, Path(log.name), data_dir)

@@ -323,3 +323,17 @@ def test_errors_for_bad_parameters_without_json_go_to_stderr(capsys):
     assert code == 2
     assert captured.out == ""
     assert "never closed" in captured.err
+
+
+def test_cli_reads_keys_from_the_project_secrets_file_and_lets_the_environment_win(tmp_path, monkeypatch):
+    from kling_lab.cli import _project_secrets
+    from kling_lab.config import load_settings
+
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('FAL_KEY = "file-key"\nKIE_API_KEY = "file-kie"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    monkeypatch.setenv("KIE_API_KEY", "env-kie")
+    settings = load_settings(secrets=_project_secrets())
+    assert settings.key_source("fal") == "secrets file"
+    assert settings.credentials("kie") == {"KIE_API_KEY": "env-kie"}
