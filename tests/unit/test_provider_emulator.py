@@ -15,24 +15,13 @@ from tests.emulator import Emulator, RemoteEmulator
 from tests.emulator.media import clip_bytes, parse_range
 from tests.emulator.testing import FrameStore, client_for, poll_until_final, run, text_request
 
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 @pytest.fixture(scope="module")
 def web():
     with httpx.Client(timeout=10) as client:
         yield client
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
 
 
 def _finished_video_url(emu: Emulator, provider: str = "replicate", prompt: str = "a fox", audio: bool = False) -> str:

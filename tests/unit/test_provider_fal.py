@@ -10,10 +10,8 @@ import pytest
 from kling_lab.providers.base import HostError, HostProtocolError, Submission
 from kling_lab.providers.fal import FalClient, build_payload, parse_result, parse_webhook_body
 from kling_lab.providers.http_errors import frame_data_uri
-from tests.emulator import Emulator
 from tests.emulator.testing import (
     GENERIC_FAULT_CASES,
-    FrameStore,
     assert_no_secrets,
     client_for,
     fault_options,
@@ -23,28 +21,12 @@ from tests.emulator.testing import (
     text_request,
 )
 
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 @pytest.fixture
 def client(emu) -> FalClient:
     return client_for(emu, "fal")
-
-
-@pytest.fixture
-def store() -> FrameStore:
-    return FrameStore()
 
 
 # -- payload mapping ----------------------------------------------------------------------------

@@ -10,10 +10,8 @@ import pytest
 
 from kling_lab.providers.base import HostError, HostProtocolError, Submission
 from kling_lab.providers.kie import KieClient, build_payload, kie_code_error, parse_record
-from tests.emulator import Emulator
 from tests.emulator.testing import (
     GENERIC_FAULT_CASES,
-    FrameStore,
     assert_no_secrets,
     client_for,
     fault_options,
@@ -23,28 +21,12 @@ from tests.emulator.testing import (
     text_request,
 )
 
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 @pytest.fixture
 def client(emu) -> KieClient:
     return client_for(emu, "kie")
-
-
-@pytest.fixture
-def store() -> FrameStore:
-    return FrameStore()
 
 
 # -- payload mapping ----------------------------------------------------------------------------

@@ -21,10 +21,8 @@ from kling_lab.providers.kling import (
     sign_jwt,
 )
 from kling_lab.providers.registry import host_config
-from tests.emulator import Emulator
 from tests.emulator.testing import (
     GENERIC_FAULT_CASES,
-    FrameStore,
     assert_no_secrets,
     fault_options,
     make_png,
@@ -34,18 +32,7 @@ from tests.emulator.testing import (
     text_request,
 )
 
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 def make_client(emu, clock=None, **env) -> KlingClient:
@@ -56,11 +43,6 @@ def make_client(emu, clock=None, **env) -> KlingClient:
 @pytest.fixture
 def client(emu) -> KlingClient:
     return make_client(emu)
-
-
-@pytest.fixture
-def store() -> FrameStore:
-    return FrameStore()
 
 
 def _decode(segment: str) -> bytes:

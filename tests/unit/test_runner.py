@@ -114,6 +114,15 @@ def _wait(store: Store, batch_id: str, timeout: float = 15) -> list:
     raise AssertionError(f"batch not finished: {[j.state for j in store.jobs_for_batch(batch_id)]}")
 
 
+def _run_until_done(runner: JobRunner, store: Store, batch_id: str) -> list:
+    """Start the runner, wait for the batch to finish, stop the runner; the batch's jobs."""
+    runner.start()
+    try:
+        return _wait(store, batch_id)
+    finally:
+        runner.stop()
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "data" / "db.sqlite3")
@@ -122,11 +131,7 @@ def store(tmp_path: Path) -> Store:
 def test_ten_jobs_run_at_once_and_each_is_created_once_and_downloaded(store, tmp_path, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4, polls_until_done=2)
     batch_id = _batch(store, 10)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        jobs = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    jobs = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert [j.state for j in jobs] == [JobState.DONE] * 10
     assert sorted(host.creates) == sorted(j.id for j in jobs)
     for job in jobs:
@@ -139,11 +144,7 @@ def test_ten_jobs_run_at_once_and_each_is_created_once_and_downloaded(store, tmp
 def test_every_transition_is_in_the_event_log_in_order(store, tmp_path, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4, polls_until_done=2)
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     states = [e.to_state for e in store.events_for_job(job.id)]
     assert states[:3] == ["queued", "sending", "submitted"]
     assert states[-2:] == ["downloading", "done"]
@@ -158,11 +159,7 @@ def test_lost_create_answer_ends_unknown_with_one_create_sent(store, tmp_path, t
 
     host.create_script = [accepted_then_lost]
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.UNKNOWN
     assert len(host.creates) == 1
     assert "did not send it again" in job.error
@@ -178,11 +175,7 @@ def test_lost_create_answer_is_resolved_when_the_host_can_look_it_up(store, tmp_
 
     host.create_script = [accepted_then_lost]
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.DONE
     assert job.host_task_id == "task-found"
     assert len(host.creates) == 1
@@ -196,11 +189,7 @@ def test_rate_limited_create_is_resent_after_retry_after_then_succeeds(store, tm
 
     host.create_script = [rate_limited]
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.DONE
     assert len(host.creates) == 2
     assert len(host.accepted) == 1
@@ -216,11 +205,7 @@ def test_refused_create_fails_with_the_hosts_sentence_and_is_not_resent(store, t
 
     host.create_script = [out_of_credits]
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.FAILED
     assert job.error == "fal.ai says the account is out of credits."
     assert job.error_kind == "credits"
@@ -235,11 +220,7 @@ def test_gateway_timeout_on_create_is_never_resent(store, tmp_path, tiny_mp4) ->
 
     host.create_script = [gateway]
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.UNKNOWN
     assert len(host.creates) == 1
 
@@ -248,11 +229,7 @@ def test_generation_failed_at_host_gives_the_hosts_reason(store, tmp_path, tiny_
     host = ScriptedHost(tiny_mp4)
     host.fail_task = {"task-1"}
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.FAILED
     assert "safety filter" in job.error
 
@@ -264,11 +241,7 @@ def test_cut_download_is_retried_and_never_recorded_as_done_until_complete(store
         lambda: httpx.Response(200, content=half, headers={"content-length": str(len(tiny_mp4))}),
     ]
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.DONE
     assert Path(job.video_path).read_bytes() == tiny_mp4
     assert host.downloads == 2
@@ -280,11 +253,7 @@ def test_html_instead_of_a_video_is_refused_and_nothing_is_stored(store, tmp_pat
     host.download_script = [lambda: httpx.Response(200, content=b"<html>login</html>" * 10,
                                                    headers={"content-type": "text/html"})]
     batch_id = _batch(store, 1)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.FAILED
     assert "web page" in job.error
     assert job.video_path is None
@@ -318,11 +287,7 @@ def test_job_caught_in_sending_after_a_crash_is_resolved_not_resent(store, tmp_p
     (job_id,) = store.claim_jobs("crashed-runner", lease_seconds=0.01)
     store.transition(job_id, JobState.SENDING, owner="crashed-runner")
     time.sleep(0.05)
-    runner = _runner(store, tmp_path / "data", host).start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
     assert job.state == JobState.UNKNOWN
     assert host.creates == []
 

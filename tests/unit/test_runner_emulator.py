@@ -45,6 +45,15 @@ def _batch(store: Store, provider: str, prompts: list[str], **fields) -> str:  #
     return store.create_batch(template="t", provider=provider, jobs=jobs)
 
 
+def _run_until_done(runner: JobRunner, store: Store, batch_id: str) -> list:
+    """Start the runner, wait for the batch to finish, stop the runner; the batch's jobs."""
+    runner.start()
+    try:
+        return _wait(store, batch_id)
+    finally:
+        runner.stop()
+
+
 def _wait(store: Store, batch_id: str, timeout: float = 30) -> list:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -80,11 +89,7 @@ def test_kling_create_whose_answer_is_lost_is_found_by_external_task_id(emu, tmp
     store, runner = _setup(emu, tmp_path)
     emu.add_fault("reset_after", host="kling", op="create")
     batch_id = _batch(store, "kling", ["a lost answer"], mode="std")
-    runner.start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(runner, store, batch_id)
     assert job.state == JobState.DONE
     assert emu.stats()["accepted_creates"]["kling"] == 1
 
@@ -93,11 +98,7 @@ def test_fal_create_whose_answer_is_lost_ends_unknown_with_one_create(emu, tmp_p
     store, runner = _setup(emu, tmp_path)
     emu.add_fault("reset_after", host="fal", op="create")
     batch_id = _batch(store, "fal", ["a lost answer"])
-    runner.start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(runner, store, batch_id)
     assert job.state == JobState.UNKNOWN
     assert emu.stats()["accepted_creates"]["fal"] == 1
     assert "fal.ai dashboard" in job.error
@@ -107,11 +108,7 @@ def test_rate_limited_create_then_success_pays_once(emu, tmp_path) -> None:
     store, runner = _setup(emu, tmp_path)
     emu.add_fault("http", host="kie", op="create", status=429, retry_after="0.2", count=2)
     batch_id = _batch(store, "kie", ["a busy host"])
-    runner.start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(runner, store, batch_id)
     assert job.state == JobState.DONE
     assert emu.stats()["accepted_creates"]["kie"] == 1
 
@@ -120,11 +117,7 @@ def test_download_cut_midway_is_retried_and_only_the_whole_clip_is_kept(emu, tmp
     store, runner = _setup(emu, tmp_path)
     emu.add_fault("truncated", host="replicate", op="download")
     batch_id = _batch(store, "replicate", ["a cut download"])
-    runner.start()
-    try:
-        (job,) = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    (job,) = _run_until_done(runner, store, batch_id)
     assert job.state == JobState.DONE
     assert Path(job.video_path).stat().st_size == job.video_bytes
     assert list((tmp_path / "data" / "media" / "tmp").iterdir()) == []
@@ -133,11 +126,7 @@ def test_download_cut_midway_is_retried_and_only_the_whole_clip_is_kept(emu, tmp
 def test_host_failure_and_content_policy_reach_the_user_as_sentences(emu, tmp_path) -> None:
     store, runner = _setup(emu, tmp_path)
     batch_id = _batch(store, "fal", ["[emu:fail=GPU lost] a", "[emu:policy] b"])
-    runner.start()
-    try:
-        failed, refused = _wait(store, batch_id)
-    finally:
-        runner.stop()
+    failed, refused = _run_until_done(runner, store, batch_id)
     assert failed.state == JobState.FAILED and "GPU lost" in failed.error
     assert refused.state == JobState.FAILED and "content policy" in refused.error.lower()
 
