@@ -13,7 +13,7 @@ from kling_lab.batches import submit_rerun
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.media import MediaStore
 from kling_lab.pricing import PriceBook, format_usd
-from kling_lab.store import BudgetExceeded, JobRecord, Store
+from kling_lab.store import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, Store
 from kling_lab.user_settings import UserSettings
 
 SELECTED = "history_selected"
@@ -103,7 +103,7 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
     with left:
         starred = st.toggle("Starred", value=job.starred, key=f"star_{job.id}")
         rating = st.feedback("stars", key=f"rating_{job.id}", default=(job.rating - 1) if job.rating else None)
-        notes = st.text_area("Notes", value=job.notes, key=f"notes_{job.id}", max_chars=4000)
+        notes = st.text_area("Notes", value=job.notes, key=f"notes_{job.id}", max_chars=MAX_TEXT_CHARS)
         if st.button("Save notes and rating", key=f"save_{job.id}", icon=":material/save:"):
             store.annotate(job.id, starred=starred, rating=None if rating is None else rating + 1, notes=notes)
             st.toast("Saved.")

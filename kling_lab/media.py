@@ -4,7 +4,9 @@ Layout under the media directory:
     frames/<sha256>.<ext>   start/end frames, content-addressed
     clips/<job_id>.mp4      finished clips (written atomically)
     thumbs/<job_id>.jpg     thumbnails
-    tmp/                    partial downloads, never referenced by the store
+    tmp/                    partial downloads, never referenced by the store; each is named
+                            <job_id>.<pid>.<random>.part so a later start can tell which
+                            ones a dead process left behind (see sweep_abandoned)
     animatic/               the offline renderer's work files
 
 A clip is recorded only after it was fully received, its bytes look like a
@@ -18,6 +20,7 @@ import ipaddress
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,8 @@ from kling_lab.images import FrameRef
 MAX_CLIP_BYTES = 500 * 1024 * 1024
 MAX_REDIRECTS = 5
 DOWNLOAD_CHUNK = 1024 * 256
+PART_SUFFIX = ".part"
+ABANDONED_AFTER_SECONDS = 3600.0
 
 
 class DownloadRefused(Exception):
@@ -79,9 +84,34 @@ class MediaStore:
         return self.frame_path(ref).read_bytes()
 
     def temp_path(self, job_id: str) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f"{job_id}.", suffix=".part", dir=self.root / "tmp")
+        fd, name = tempfile.mkstemp(prefix=f"{job_id}.{os.getpid()}.", suffix=PART_SUFFIX, dir=self.root / "tmp")
         os.close(fd)
         return Path(name)
+
+    def sweep_abandoned(self, *, now: float | None = None) -> list[Path]:
+        """Remove half-written files that a killed process left behind; returns what was removed.
+
+        A partial download in tmp/ goes when the process named in it is gone
+        (a SIGKILL or power cut gives it no chance to clean up); files with
+        no readable process id, and the short-lived `.tmp` files that atomic
+        writes leave beside clips, thumbnails and frames, go once they are an
+        hour old. Nothing the store references is ever touched: finished
+        files never carry these suffixes.
+        """
+        now = time.time() if now is None else now
+        removed: list[Path] = []
+        for path in (self.root / "tmp").glob(f"*{PART_SUFFIX}"):
+            pid = _pid_in_part_name(path.name)
+            if pid is not None and _process_alive(pid):  # still downloading, maybe in this process
+                continue
+            if pid is None and not _older_than(path, now, ABANDONED_AFTER_SECONDS):
+                continue
+            removed += _unlink(path)
+        for sub in ("clips", "thumbs", "frames"):
+            for path in (self.root / sub).glob("*.tmp*"):
+                if _older_than(path, now, ABANDONED_AFTER_SECONDS):
+                    removed += _unlink(path)
+        return removed
 
     def disk_usage_bytes(self) -> int:
         total = 0
@@ -92,6 +122,40 @@ class MediaStore:
                 except OSError:
                     continue
         return total
+
+
+def _pid_in_part_name(name: str) -> int | None:
+    parts = name.split(".")
+    if len(parts) >= 4 and parts[1].isdigit():  # <job_id>.<pid>.<random>.part
+        return int(parts[1])
+    return None
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _older_than(path: Path, now: float, seconds: float) -> bool:
+    try:
+        return now - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
+def _unlink(path: Path) -> list[Path]:
+    try:
+        path.unlink()
+    except OSError:
+        return []
+    return [path]
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -316,6 +316,7 @@ class JobRunner:
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
             headers={"User-Agent": "kling-lab/0.1"},
         )
+        self._sweep_abandoned_files()
         self._started.set()
         last_renew = 0.0
         try:
@@ -331,6 +332,16 @@ class JobRunner:
             await self._shutdown_tasks()
         finally:
             await self._http.aclose()
+
+    def _sweep_abandoned_files(self) -> None:
+        """A previous process killed mid-download left its partial file; it is nobody's clip."""
+        try:
+            removed = self.media.sweep_abandoned()
+        except OSError:
+            log.exception("could not sweep abandoned partial files")
+            return
+        if removed:
+            log.info("removed %d partial file(s) left by a stopped process", len(removed))
 
     def _claim_new(self) -> None:
         try:

@@ -28,6 +28,7 @@ from kling_lab.providers.base import FINAL_STATES, JobState
 from kling_lab.request import GenerationRequest
 
 SCHEMA_VERSION = 2
+MAX_TEXT_CHARS = 4000  # a clip's notes and a review's comment keep their first 4,000 characters
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -424,7 +425,7 @@ class Store:
                 raise ValueError("A rating is 1 to 5 stars.")
             updates["rating"] = rating
         if notes is not Store._UNSET:
-            updates["notes"] = str(notes)
+            updates["notes"] = str(notes)[:MAX_TEXT_CHARS]
         if not updates:
             return
         columns = ", ".join(f"{k}=?" for k in updates)
@@ -486,7 +487,7 @@ class Store:
         with self._write() as c:
             c.execute(
                 "INSERT INTO reviews(batch_id, job_id, name, kind, text, at) VALUES (?,?,?,?,?,?)",
-                (batch_id, job_id, name.strip()[:80] or "anonymous", kind, text[:4000], time.time()),
+                (batch_id, job_id, name.strip()[:80] or "anonymous", kind, text[:MAX_TEXT_CHARS], time.time()),
             )
 
     def reviews_for_batch(self, batch_id: str) -> list[ReviewRecord]:

@@ -8,6 +8,8 @@ provider clients.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -279,6 +281,23 @@ def test_restart_resumes_submitted_jobs_without_sending_creates_again(store, tmp
         second.stop()
     assert [j.state for j in jobs] == [JobState.DONE] * 3
     assert len(host.creates) == 3
+
+
+def test_start_removes_a_partial_download_a_killed_process_left_and_finishes_the_job(store, tmp_path, tiny_mp4) -> None:
+    host = ScriptedHost(tiny_mp4)
+    batch_id = _batch(store, 1)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / "data" / "media" / "tmp" / f"{store.jobs_for_batch(batch_id)[0].id}.{dead.pid}.ab12.part"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"half a clip")
+    runner = _runner(store, tmp_path / "data", host).start()
+    try:
+        jobs = _wait(store, batch_id)
+    finally:
+        runner.stop()
+    assert [j.state for j in jobs] == [JobState.DONE]
+    assert list(orphan.parent.iterdir()) == []
 
 
 def test_job_caught_in_sending_after_a_crash_is_resolved_not_resent(store, tmp_path, tiny_mp4) -> None:

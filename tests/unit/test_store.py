@@ -12,7 +12,7 @@ import pytest
 
 from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest
-from kling_lab.store import SCHEMA_VERSION, BudgetExceeded, LeaseLost, NewJob, Store
+from kling_lab.store import MAX_TEXT_CHARS, SCHEMA_VERSION, BudgetExceeded, LeaseLost, NewJob, Store
 
 
 def _jobs(n: int, price: str = "0.35") -> list[NewJob]:
@@ -167,6 +167,13 @@ def test_annotate_sets_star_rating_and_notes_and_rejects_bad_ratings(store: Stor
         store.annotate(job_id, rating=6)
     store.set_winner(batch_id, job_id)
     assert store.get_batch(batch_id).winner_job_id == job_id
+
+
+def test_notes_keep_their_first_4000_characters_like_the_notes_box_does(store: Store) -> None:
+    batch_id = store.create_batch(template="t", provider="fal", jobs=_jobs(1))
+    job_id = store.jobs_for_batch(batch_id)[0].id
+    store.annotate(job_id, notes="n" * (MAX_TEXT_CHARS + 50))
+    assert store.get_job(job_id).notes == "n" * MAX_TEXT_CHARS
 
 
 def test_find_job_by_task_matches_provider_and_task_id(store: Store) -> None:
