@@ -136,6 +136,19 @@ def tab(chromium):  # noqa: ANN001, ANN201 - a fresh page in its own browser con
     context.close()
 
 
-def wait_for_app(page, timeout: float = 30_000) -> None:  # noqa: ANN001
-    """Wait until the Streamlit script finished its run."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def wait_for_app(page, timeout: float = 30_000, settle_ms: float = 250) -> None:  # noqa: ANN001
+    """Wait until the Streamlit script finished its run and no new run follows within `settle_ms`.
+
+    Right after a click the page can still read "not running" for a moment before the
+    browser has asked for the rerun; on a loaded machine that moment is long enough for a
+    test to read the old page. Waiting for the state to stay idle closes that gap.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        page.wait_for_selector(IDLE_APP, timeout=max(1.0, (deadline - time.monotonic()) * 1000))
+        page.wait_for_timeout(settle_ms)
+        if page.locator(IDLE_APP).count():
+            return
