@@ -90,9 +90,7 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
     with cols[4].popover("Delete", icon=":material/delete:"):
         st.write("Delete this clip's video and thumbnail? Its request and cost stay in the spend record.")
         if st.button("Delete for good", type="primary", key=f"delete_{job.id}"):
-            for path in (job.video_path, job.thumb_path):
-                if path:
-                    Path(path).unlink(missing_ok=True)
+            media.delete_clip_files(job.id, job.video_path, job.thumb_path)
             store.mark_deleted(job.id)
             st.session_state.pop(SELECTED, None)
             st.toast("Clip deleted; its spend record is kept.")

@@ -113,6 +113,15 @@ class MediaStore:
                     removed += _unlink(path)
         return removed
 
+    def delete_clip_files(self, job_id: str, *paths: str | None) -> None:
+        """Remove a clip's video, thumbnail and any work files the offline renderer kept for it."""
+        targets = [Path(p) for p in paths if p]
+        targets += [self.clip_path(job_id), self.thumb_path(job_id)]
+        if job_id and "/" not in job_id and "." not in job_id:  # a job id is a plain name, never a path
+            targets += self.animatic_dir.glob(f"{job_id}.*")
+        for path in targets:
+            path.unlink(missing_ok=True)
+
     def disk_usage_bytes(self) -> int:
         total = 0
         for dirpath, _dirs, files in os.walk(self.root):

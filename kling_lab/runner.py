@@ -688,16 +688,29 @@ class JobRunner:
                         tmp.unlink(missing_ok=True)
             thumb = self.media.thumb_path(job.id)
             has_thumb = make_thumbnail(dest, thumb)
-            return self._move(
+            done = self._move(
                 job.id, JobState.DONE, detail=f"downloaded {size} bytes",
                 video_path=str(dest), thumb_path=str(thumb) if has_thumb else None, video_bytes=size,
                 video_duration=probe.duration, video_width=probe.width, video_height=probe.height,
                 has_audio=probe.has_audio, actual_cost=status.actual_cost, progress=1.0, error=None,
                 error_kind=None,
             )
+            if done.state == JobState.DONE:
+                self._release_host_copy(client, submission)
+            return done
         return self._move(job.id, JobState.FAILED, error_kind="download",
                           error=f"The clip could not be downloaded after {self.config.download_attempts} tries "
                                 f"({last_error}). It may still be on the host; press Retry to fetch it again.")
+
+    @staticmethod
+    def _release_host_copy(client: HostClient, submission: Submission) -> None:
+        """The clip is stored and recorded: a local host (the animatic) may drop its own copy now."""
+        release = getattr(client, "release", None)
+        if callable(release):
+            try:
+                release(submission)
+            except OSError:
+                log.warning("could not remove the %s work files of task %s", client.name, submission.task_id)
 
     def _take_local_file(self, client: HostClient, url: str, dest: Path, tmp: Path) -> int:
         if not CAPABILITIES[client.name].offline:

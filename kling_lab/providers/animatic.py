@@ -272,6 +272,15 @@ class AnimaticClient:
             return None
         return Submission(task_id=job_id) if files.request.exists() else None
 
+    def release(self, submission: Submission) -> None:
+        """The runner stored the clip: remove this job's work files so the draft is not kept twice."""
+        files = self._files(submission.task_id)
+        with self._lock:
+            self._futures.pop(submission.task_id, None)
+            self._canceled.discard(submission.task_id)
+        for path in (files.video, files.request, files.start, files.end, files.progress):
+            path.unlink(missing_ok=True)
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
         """The animatic never calls back."""
         return None

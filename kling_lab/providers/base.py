@@ -134,7 +134,12 @@ class HostConfig:
 
 
 class HostClient(Protocol):
-    """One Kling 2.6 host."""
+    """One Kling 2.6 host.
+
+    A host that keeps its own local copy of a finished clip (the offline animatic)
+    may also offer `release(submission)`: the runner calls it once the clip is
+    stored and recorded as done, so the file is not kept twice.
+    """
 
     name: str
     caps: HostCapabilities

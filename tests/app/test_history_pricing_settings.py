@@ -132,8 +132,11 @@ def test_delete_removes_the_files_and_keeps_the_spend(app, data_dir, tiny_mp4) -
     spend = store.spend_today()
     _history(app)
     app.button(key=f"open_{ids['rain']}").click().run()
+    leftover = data_dir / "media" / "animatic" / f"{job.id}.mp4"  # a draft kept by an earlier release
+    leftover.write_bytes(tiny_mp4)
     app.button(key=f"delete_{ids['rain']}").click().run()
     assert not Path(job.video_path).exists() and not Path(job.thumb_path).exists()
+    assert not leftover.exists()
     assert store.spend_today() == spend
     assert ids["rain"] not in _card_labels(app)
     assert not app.exception

@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import cast
 from urllib.parse import unquote, urlparse
@@ -17,10 +18,14 @@ import pytest
 from PIL import Image
 
 from kling_lab.animatic import render_animatic
+from kling_lab.config import Settings
 from kling_lab.images import FrameRef, inspect_frame
+from kling_lab.media import MediaStore
 from kling_lab.providers.animatic import LOST_MESSAGE, AnimaticClient
-from kling_lab.providers.base import HostError, Submission, TaskStatus
+from kling_lab.providers.base import HostError, JobState, Submission, TaskStatus
 from kling_lab.request import GenerationRequest
+from kling_lab.runner import JobRunner, RunnerConfig
+from kling_lab.store import NewJob, Store
 
 NO_HTTP = cast(httpx.AsyncClient, None)
 """The animatic never talks HTTP; the protocol still passes a client."""
@@ -90,6 +95,22 @@ def test_create_returns_at_once_then_status_reaches_succeeded(client: AnimaticCl
     assert GenerationRequest.from_dict(sidecar) == REQUEST
     # Asking again is harmless and gives the same answer.
     assert asyncio.run(client.status(NO_HTTP, submission)) == final
+
+
+def test_release_removes_the_work_files_of_a_stored_draft(tmp_path: Path) -> None:
+    client = AnimaticClient(tmp_path, max_workers=1)
+    request = GenerationRequest(prompt="a quiet field, static")
+    try:
+        async def scenario() -> list[TaskStatus]:
+            submission = await client.create(NO_HTTP, request, job_id="kept", frames=_no_frames)
+            return await _poll(client, submission)
+
+        assert asyncio.run(scenario())[-1].phase == "succeeded"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.mp4", "kept.progress", "kept.request.json"]
+        client.release(Submission(task_id="kept"))
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        client.close()
 
 
 def test_restart_re_renders_from_the_sidecar(tmp_path: Path) -> None:
@@ -173,3 +194,25 @@ def test_cancel_is_best_effort_and_reported(client: AnimaticClient) -> None:
     canceled, status = asyncio.run(scenario())
     assert canceled is True
     assert status.phase == "canceled"
+
+
+def test_the_runner_keeps_one_copy_of_a_finished_draft(tmp_path: Path) -> None:
+    """The clip lands in media/clips; the renderer's own copy and sidecars are gone once it is recorded."""
+    settings = Settings(data_dir=tmp_path)
+    store = Store(settings.database_path)
+    media = MediaStore(settings.media_dir)
+    batch_id = store.create_batch(template="t", provider="animatic", jobs=[
+        NewJob("field", "animatic", GenerationRequest(prompt="a quiet field, static"), Decimal("0")),
+    ])
+    runner = JobRunner(store, media, settings, config=RunnerConfig(poll_schedule=(0.05, 0.05), claim_interval=0.05))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 90
+        while (job := store.jobs_for_batch(batch_id)[0]).state != JobState.DONE and time.monotonic() < deadline:
+            assert job.state not in (JobState.FAILED, JobState.UNKNOWN), job.error
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    assert job.state == JobState.DONE
+    assert Path(job.video_path) == media.clip_path(job.id) and Path(job.video_path).is_file()
+    assert list(media.animatic_dir.iterdir()) == []
