@@ -115,12 +115,18 @@ class MediaStore:
 
     def delete_clip_files(self, job_id: str, *paths: str | None) -> None:
         """Remove a clip's video, thumbnail and any work files the offline renderer kept for it."""
-        targets = [Path(p) for p in paths if p]
-        targets += [self.clip_path(job_id), self.thumb_path(job_id)]
-        if job_id and "/" not in job_id and "." not in job_id:  # a job id is a plain name, never a path
-            targets += self.animatic_dir.glob(f"{job_id}.*")
-        for path in targets:
+        for path in [Path(p) for p in paths if p] + [self.clip_path(job_id), self.thumb_path(job_id)]:
             path.unlink(missing_ok=True)
+        self.remove_animatic_work(job_id)
+
+    def animatic_work_ids(self) -> set[str]:
+        """Job ids that have work files (draft, sidecars) in the offline renderer's folder."""
+        return {p.name.split(".", 1)[0] for p in self.animatic_dir.glob("*.*") if not p.name.startswith(".")}
+
+    def remove_animatic_work(self, job_id: str) -> None:
+        if job_id and "/" not in job_id and "." not in job_id:  # a job id is a plain name, never a path
+            for path in self.animatic_dir.glob(f"{job_id}.*"):
+                path.unlink(missing_ok=True)
 
     def disk_usage_bytes(self) -> int:
         total = 0

@@ -334,14 +334,17 @@ class JobRunner:
             await self._http.aclose()
 
     def _sweep_abandoned_files(self) -> None:
-        """A previous process killed mid-download left its partial file; it is nobody's clip."""
+        """Files nobody needs any more: partial downloads of a killed process, and draft copies of stored clips."""
         try:
             removed = self.media.sweep_abandoned()
-        except OSError:
-            log.exception("could not sweep abandoned partial files")
-            return
-        if removed:
-            log.info("removed %d partial file(s) left by a stopped process", len(removed))
+            if removed:
+                log.info("removed %d partial file(s) left by a stopped process", len(removed))
+            for job_id in self.media.animatic_work_ids():
+                job = self.store.get_job(job_id)
+                if job is not None and (job.state == JobState.DONE or job.deleted_at is not None):
+                    self.media.remove_animatic_work(job_id)  # the clip is in media/clips (or was deleted)
+        except Exception:  # noqa: BLE001 - a cleanup must never keep the runner from starting
+            log.exception("could not sweep abandoned files")
 
     def _claim_new(self) -> None:
         try:

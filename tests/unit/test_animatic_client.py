@@ -216,3 +216,20 @@ def test_the_runner_keeps_one_copy_of_a_finished_draft(tmp_path: Path) -> None:
     assert job.state == JobState.DONE
     assert Path(job.video_path) == media.clip_path(job.id) and Path(job.video_path).is_file()
     assert list(media.animatic_dir.iterdir()) == []
+
+
+def test_runner_start_removes_draft_copies_an_earlier_version_kept_for_stored_clips(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    store = Store(settings.database_path)
+    media = MediaStore(settings.media_dir)
+    batch_id = store.create_batch(template="t", provider="animatic", jobs=[
+        NewJob("field", "animatic", GenerationRequest(prompt="a quiet field"), Decimal("0")),
+    ])
+    job = store.jobs_for_batch(batch_id)[0]
+    store.transition(job.id, JobState.DONE, owner=None, video_path=str(media.clip_path(job.id)))
+    stored_copy = media.animatic_dir / f"{job.id}.mp4"
+    stranger = media.animatic_dir / "j_notinthestore.request.json"  # not ours to judge: kept
+    for path in (stored_copy, media.animatic_dir / f"{job.id}.request.json", stranger):
+        path.write_bytes(b"x")
+    JobRunner(store, media, settings).start().stop()
+    assert [p.name for p in media.animatic_dir.iterdir()] == [stranger.name]
