@@ -7,7 +7,8 @@ Layout under the media directory:
     tmp/                    partial downloads, never referenced by the store; each is named
                             <job_id>.<pid>.<random>.part so a later start can tell which
                             ones a dead process left behind (see sweep_abandoned)
-    animatic/               the offline renderer's work files
+    animatic/               the offline renderer's work files, removed once its clip is
+                            stored in clips/ (a draft is never kept twice)
 
 A clip is recorded only after it was fully received, its bytes look like a
 video container, PyAV could open it, and it was renamed into place.
