@@ -7,7 +7,9 @@ hidden (the review board hides it).
 
 import streamlit as st
 
-st.set_page_config(page_title="Kling Lab", page_icon=":material/movie:", layout="wide")
+# An emoji icon is drawn in the page itself; a ":material/...:" icon would be fetched from
+# fonts.gstatic.com, which a demo room without network cannot reach (and need not be told about).
+st.set_page_config(page_title="Kling Lab", page_icon="🎬", layout="wide")
 
 pages = [
     st.Page("app_pages/compose.py", title="Compose", icon=":material/edit_note:", default=True),
