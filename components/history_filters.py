@@ -28,13 +28,15 @@ def history_filters() -> tuple[JobQuery, bool]:
                                    format_func=lambda p: CAPABILITIES[p].label)
         states = top[2].multiselect("States", [s.value for s in JobState], key="history_states", persist_state=KEEP)
         days = top[3].date_input("Made between", value=(), key="history_days", persist_state=KEEP)
-        row = st.columns([2, 2, 2, 1, 1, 1], vertical_alignment="bottom")
-        duration = row[0].segmented_control("Length", ["5 s", "10 s"], key="history_duration", persist_state=KEEP)
-        audio = row[1].segmented_control("Audio", ["on", "off"], key="history_audio", persist_state=KEEP)
-        aspect = row[2].segmented_control("Aspect", list(ASPECT_RATIOS), key="history_aspect", persist_state=KEEP)
-        starred = row[3].toggle("Starred", key="history_starred", persist_state=KEEP)
-        picked = row[4].toggle("Picked", key="history_picked", persist_state=KEEP)
-        grouped = row[5].toggle("Group", key="history_grouped", help="Group clips by batch", persist_state=KEEP)
+        # Rows that wrap: on a narrow window a control moves down instead of being squeezed.
+        with st.container(horizontal=True, gap="large"):
+            duration = st.segmented_control("Length", ["5 s", "10 s"], key="history_duration", persist_state=KEEP)
+            audio = st.segmented_control("Audio", ["on", "off"], key="history_audio", persist_state=KEEP)
+            aspect = st.segmented_control("Aspect", list(ASPECT_RATIOS), key="history_aspect", persist_state=KEEP)
+        with st.container(horizontal=True, gap="large"):
+            starred = st.toggle("Starred", key="history_starred", persist_state=KEEP)
+            picked = st.toggle("Picked", key="history_picked", persist_state=KEEP)
+            grouped = st.toggle("Group by batch", key="history_grouped", persist_state=KEEP)
     since = until = None
     if isinstance(days, tuple | list) and len(days) >= 1 and days[0]:
         since = _day_start(days[0])

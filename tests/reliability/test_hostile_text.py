@@ -214,7 +214,7 @@ def test_hostile_text_is_inert_and_shown_as_typed_on_every_page_and_in_exports(t
         # History: the cards, grouped by batch with its reviews, and the open clip's panel.
         _open(tab, f"{app.url}/history", "History")
         _check(tab, watch, "History cards", (*HOSTILE, FORMULA))
-        tab.get_by_text("Group", exact=True).click()
+        tab.get_by_text("Group by batch", exact=True).click()
         _check(tab, watch, "History grouped", (*HOSTILE, f"{IMG} said: {' '.join(HOSTILE)}"))
         tab.locator(f".st-key-card_{noted.id} button").filter(has_text="Open").click()
         wait_for_app(tab)
