@@ -7,7 +7,7 @@ import io
 import streamlit as st
 from PIL import Image
 
-from kling_lab.images import FrameRef, inspect_frame
+from kling_lab.images import MAX_FRAME_BYTES, FrameRef, inspect_frame
 from kling_lab.media import MediaStore
 
 PREVIEW_WIDTH = 240
@@ -31,7 +31,8 @@ def frame_input(label: str, key: str, media: MediaStore, *, disabled: bool, help
     state_key = f"{key}_ref"
     generation = st.session_state.get(f"{key}_generation", 0)
     upload = st.file_uploader(
-        label, type=["png", "jpg", "jpeg"], key=f"{key}_{generation}", disabled=disabled, help=help_text
+        label, type=["png", "jpg", "jpeg"], key=f"{key}_{generation}", disabled=disabled, help=help_text,
+        max_upload_size=MAX_FRAME_BYTES // (1024 * 1024),  # the hosts' limit, so the box says the true figure
     )
     if upload is not None and st.session_state.get(f"{key}_file_id") != upload.file_id:
         data = upload.getvalue()
