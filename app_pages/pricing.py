@@ -1,5 +1,8 @@
 """Pricing: each host's price table with its source and date, your overrides, and what was spent."""
 
+from decimal import Decimal
+
+import pandas as pd
 import streamlit as st
 
 from components.runtime import current_settings, get_price_book, get_store
@@ -33,15 +36,20 @@ with tables:
     st.markdown(f"**{info.label}** · {info.billing.replace('_', ' ')} · {info.status} · as of {info.as_of}")
     st.caption(" · ".join(info.sources) + (f" — {info.note}" if info.note else ""))
     frame = price_table_frame(book, provider)
+    # A per-second rate has no length of its own: say "any" rather than show an empty cell as "None".
+    frame["duration"] = [("any" if pd.isna(d) else f"{int(d)} s") for d in frame["duration"]]
+    for column in ("usd_5s", "usd_10s"):  # a rate for one length has no price for the other: "—", not "None"
+        frame[column] = [format_usd(None if pd.isna(v) else Decimal(str(v))) for v in frame[column]]
     edited = st.data_editor(
         frame[["mode", "duration", "audio", "voice", "value", "unit", "usd_5s", "usd_10s", "overridden"]],
         key=f"pricing_editor_{provider}",
         hide_index=True,
         disabled=["mode", "duration", "audio", "voice", "unit", "usd_5s", "usd_10s", "overridden"],
         column_config={
+            "mode": "Mode", "duration": "Length", "audio": "Audio", "voice": "Voice", "unit": "Unit",
+            "overridden": "Overridden",
             "value": st.column_config.NumberColumn("Rate (edit to override)", format="%.4f"),
-            "usd_5s": st.column_config.NumberColumn("5 s clip", format="$%.2f"),
-            "usd_10s": st.column_config.NumberColumn("10 s clip", format="$%.2f"),
+            "usd_5s": "5 s clip", "usd_10s": "10 s clip",
         },
         alt=f"Price table of {info.label}",
     )

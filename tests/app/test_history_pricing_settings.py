@@ -204,3 +204,15 @@ def test_review_board_hides_costs_and_stores_picks_and_comments(app, data_dir, t
     app.button[0].click().run()
     reviews = _store(data_dir).reviews_for_batch(batch_id)
     assert [(r.name, r.kind, r.text) for r in reviews] == [("Ana", "comment", "snow reads best")]
+
+
+def test_price_table_reads_as_prices_for_people_not_empty_cells(app) -> None:
+    app.run()
+    app.switch_page("app_pages/pricing.py").run()
+    fal = app.dataframe[0].value  # per second: any length, both lengths priced
+    assert list(fal["duration"]) == ["any"] * 3 and list(fal["usd_5s"]) == ["$0.35", "$0.70", "$0.84"]
+    app.button_group(key="pricing_host").set_value("kie").run()
+    kie = app.dataframe[0].value  # per clip: each row prices one length, the other shows a dash
+    assert list(kie["duration"]) == ["5 s", "10 s", "5 s", "10 s"]
+    assert list(kie["usd_5s"]) == ["$0.28", "—", "$0.55", "—"]
+    assert not app.exception
