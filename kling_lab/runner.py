@@ -712,7 +712,7 @@ class JobRunner:
         if callable(release):
             try:
                 release(submission)
-            except OSError:
+            except (OSError, HostError):  # a leftover copy costs disk space, never the clip
                 log.warning("could not remove the %s work files of task %s", client.name, submission.task_id)
 
     def _take_local_file(self, client: HostClient, url: str, dest: Path, tmp: Path) -> int:
