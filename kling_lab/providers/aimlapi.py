@@ -30,6 +30,7 @@ from kling_lab.providers.http_errors import (
     host_detail,
     read_json,
     require_mapping,
+    require_phase,
     require_text,
 )
 from kling_lab.request import GenerationRequest
@@ -90,10 +91,7 @@ def _video_url(host: HostIdentity, video: Any) -> str:
 def parse_generation(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, TaskStatus]:
     """(generation id, status) from a create or poll answer (they share one shape)."""
     generation_id = require_text(host, body, "id", "a generation")
-    state = str(body.get("status") or "").strip().lower()
-    phase = _STATES.get(state)
-    if phase is None:
-        raise HostProtocolError(f"{host.label} reported an unknown generation status {state!r}.")
+    phase = require_phase(host, body.get("status"), _STATES, "generation status")
     if phase == "succeeded":
         return generation_id, TaskStatus("succeeded", video_url=_video_url(host, body.get("video")), progress=1.0)
     if phase == "failed":
@@ -109,7 +107,6 @@ class AimlapiClient(KeyedHostClient):
     name = "aimlapi"
     caps = CAPABILITIES["aimlapi"]
     build_payload = staticmethod(build_payload)
-
 
     async def create(
         self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader

@@ -33,6 +33,7 @@ from kling_lab.providers.http_errors import (
     host_detail,
     read_json,
     require_mapping,
+    require_phase,
     require_text,
     try_decode_json,
 )
@@ -143,7 +144,6 @@ class FalClient(KeyedHostClient):
     caps = CAPABILITIES["fal"]
     build_payload = staticmethod(build_payload)
 
-
     def _urls(self, submission: Submission) -> dict[str, str]:
         """The request's queue URLs: the ones fal returned, else the documented owner/app form."""
         request_root = f"{self._base}/{APP_PATH}/requests/{quote(submission.task_id, safe='')}"
@@ -183,10 +183,7 @@ class FalClient(KeyedHostClient):
         headers = self._headers()
         response = await http.get(urls["status_url"], headers=headers)
         body = require_mapping(self.host, read_json(self.host, response), "a queue status")
-        state = str(body.get("status") or "").strip().upper()
-        phase = _STATES.get(state)
-        if phase is None:
-            raise HostProtocolError(f"{self.host.label} reported an unknown queue status {state!r}.")
+        phase = require_phase(self.host, body.get("status"), _STATES, "queue status")
         if phase == "failed":
             return TaskStatus("failed", error=failure_sentence(self.host, host_detail(body)))
         if phase != "succeeded":

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from kling_lab.providers.base import HostError, HostProtocolError
+from kling_lab.providers.base import HostError, HostProtocolError, TaskPhase
 
 DETAIL_MAX_CHARS = 300
 """Host reasons are quoted up to this length; longer ones are cut with an ellipsis."""
@@ -423,6 +423,15 @@ def require_text(host: HostIdentity, mapping: Mapping[str, Any], key: str, what:
     if not isinstance(value, str | int):
         raise HostProtocolError(f"{host.label} sent {what} with an unreadable `{key}`.")
     return str(value)
+
+
+def require_phase(host: HostIdentity, raw: Any, states: Mapping[str, TaskPhase], what: str) -> TaskPhase:
+    """Our phase for a host's state word (matched without regard to case); HostProtocolError when unknown."""
+    state = str(raw or "").strip()
+    phase = states.get(state) or {k.lower(): v for k, v in states.items()}.get(state.lower())
+    if phase is None:
+        raise HostProtocolError(f"{host.label} reported an unknown {what} {state.lower()!r}.")
+    return phase
 
 
 # --------------------------------------------------------------------------------------------

@@ -169,7 +169,6 @@ class InferenceClient(KeyedHostClient):
     caps = CAPABILITIES["inference"]
     build_payload = staticmethod(build_payload)
 
-
     def _task_url(self, task_id: str) -> str:
         return f"{self._base}/tasks/{quote(task_id, safe='')}"
 

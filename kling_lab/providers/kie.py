@@ -41,6 +41,7 @@ from kling_lab.providers.http_errors import (
     parse_retry_after,
     rate_limited_error,
     require_mapping,
+    require_phase,
     require_text,
     server_error,
     try_decode_json,
@@ -194,10 +195,7 @@ def parse_record(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, Task
     """(taskId, status) from a recordInfo answer or a callback body (they share one shape)."""
     data = require_mapping(host, body.get("data"), "a task record")
     task_id = require_text(host, data, "taskId", "a task record")
-    state = str(data.get("state") or "").strip().lower()
-    phase = _STATES.get(state)
-    if phase is None:
-        raise HostProtocolError(f"{host.label} reported an unknown task state {state!r}.")
+    phase = require_phase(host, data.get("state"), _STATES, "task state")
     if phase == "succeeded":
         return task_id, TaskStatus("succeeded", video_url=_result_url(host, data.get("resultJson")), progress=1.0)
     if phase == "failed":

@@ -53,6 +53,7 @@ from kling_lab.providers.http_errors import (
     parse_retry_after,
     rate_limited_error,
     require_mapping,
+    require_phase,
     require_text,
     server_error,
     try_decode_json,
@@ -276,10 +277,7 @@ def _unit_cost(value: Any) -> Decimal | None:
 def parse_task(host: HostIdentity, data: Mapping[str, Any]) -> tuple[str, TaskStatus]:
     """(task_id, status) from a task object (a query answer's `data` or a callback body)."""
     task_id = require_text(host, data, "task_id", "a task")
-    state = str(data.get("task_status") or "").strip().lower()
-    phase = _STATES.get(state)
-    if phase is None:
-        raise HostProtocolError(f"{host.label} reported an unknown task status {state!r}.")
+    phase = require_phase(host, data.get("task_status"), _STATES, "task status")
     cost = _unit_cost(data.get("final_unit_deduction"))
     if phase == "succeeded":
         result = data.get("task_result")

@@ -28,6 +28,7 @@ from kling_lab.providers.http_errors import (
     frame_data_uri,
     read_json,
     require_mapping,
+    require_phase,
     require_text,
 )
 from kling_lab.request import GenerationRequest
@@ -90,10 +91,7 @@ def _output_url(host: HostIdentity, output: Any) -> str:
 def parse_prediction(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, TaskStatus]:
     """(prediction id, status) from a prediction object (a GET answer or a webhook body)."""
     prediction_id = require_text(host, body, "id", "a prediction")
-    state = str(body.get("status") or "").strip().lower()
-    phase = _STATES.get(state)
-    if phase is None:
-        raise HostProtocolError(f"{host.label} reported an unknown prediction status {state!r}.")
+    phase = require_phase(host, body.get("status"), _STATES, "prediction status")
     if phase == "succeeded":
         return prediction_id, TaskStatus("succeeded", video_url=_output_url(host, body.get("output")), progress=1.0)
     if phase == "failed":
@@ -107,7 +105,6 @@ class ReplicateClient(KeyedHostClient):
     name = "replicate"
     caps = CAPABILITIES["replicate"]
     build_payload = staticmethod(build_payload)
-
 
     def _prediction_url(self, prediction_id: str) -> str:
         return f"{self._base}/predictions/{quote(prediction_id, safe='')}"

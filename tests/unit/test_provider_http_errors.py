@@ -19,6 +19,7 @@ from kling_lab.providers.http_errors import (
     host_detail,
     parse_retry_after,
     read_json,
+    require_phase,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -192,3 +193,14 @@ def test_read_json_lets_a_host_classifier_decide_first():
 def test_frames_are_encoded_as_data_uris_or_raw_base64():
     assert frame_data_uri("image/png", b"\x89PNG") == "data:image/png;base64,iVBORw=="
     assert frame_base64(b"\x89PNG") == "iVBORw=="
+
+
+@pytest.mark.parametrize("raw", ["COMPLETED", "completed", " Completed "])
+def test_require_phase_matches_a_state_word_in_any_case(raw) -> None:
+    assert require_phase(HOST, raw, {"COMPLETED": "succeeded"}, "queue status") == "succeeded"
+
+
+@pytest.mark.parametrize("raw", ["exploded", "", None, 7])
+def test_require_phase_refuses_an_unknown_state_with_a_sentence(raw) -> None:
+    with pytest.raises(HostProtocolError, match="Example Host reported an unknown task status"):
+        require_phase(HOST, raw, {"succeed": "succeeded"}, "task status")
