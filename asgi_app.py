@@ -4,7 +4,7 @@ Run with `streamlit run asgi_app.py` (the README's command). The lifespan starts
 the job runner once per process, so unfinished jobs resume before anyone opens
 the page. Routes:
     /api/health              liveness and runner state
-    /webhook/<provider>      host callbacks (idempotent; polling is the fallback)
+    /webhook/<provider>      host callbacks: signed ones are applied, others only wake a poll
     /clips/<job>.mp4         finished clips from disk, with HTTP Range support
     /thumbs/<job>.jpg        thumbnails
     /frames/<sha256>.<ext>   uploaded start/end frames
@@ -54,19 +54,43 @@ async def health(request: Request) -> Response:
     )
 
 
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused while it is read (not after) once it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def webhook(request: Request) -> Response:
+    """A host's callback: believed only when signed; otherwise at most a nudge to ask the host ourselves."""
     from components.runtime import get_runner
     from kling_lab.capabilities import CAPABILITIES
 
     provider = request.path_params["provider"]
     if provider not in CAPABILITIES or CAPABILITIES[provider].offline:
         return JSONResponse({"error": "unknown provider"}, status_code=404)
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
+    try:
+        body = await _read_limited(request, MAX_WEBHOOK_BYTES)
+    except _TooLarge:
         return JSONResponse({"error": "too large"}, status_code=413)
-    matched = get_runner().accept_webhook(provider, body, dict(request.headers))
-    # Always 200 for a well-formed delivery so hosts stop retrying; unmatched ones are simply ignored.
-    return JSONResponse({"ok": True, "matched": matched})
+    runner = get_runner()
+    outcome = await anyio.to_thread.run_sync(runner.accept_webhook, provider, body, dict(request.headers))
+    if outcome == "refused":
+        return JSONResponse({"error": "the callback's signature did not verify"}, status_code=401)
+    # 200 for anything well-formed, so hosts stop retrying; a wake-up or an unknown task changes nothing here.
+    return JSONResponse({"ok": True, "outcome": outcome})
 
 
 def _file(path: Path, media_type: str, download_name: str | None = None) -> Response:

@@ -11,7 +11,7 @@ from components.runtime import (
     get_runner,
     user_settings,
 )
-from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
+from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES, create_endpoint
 from kling_lab.config import DEFAULT_BASE_URLS
 from kling_lab.runner import DEFAULT_CONCURRENCY
 from kling_lab.user_settings import UserSettings, parse_base_url, parse_budget, save_user_settings
@@ -48,6 +48,9 @@ for provider in PROVIDER_NAMES:
             value=saved.concurrency.get(provider, DEFAULT_CONCURRENCY.get(provider, 5)),
             help="How many clips Kling Lab sends to this host at the same time.",
         )
+        # The URL a create is sent to, resolved from what was typed (a version segment is taken either way).
+        typed = parse_base_url(base_urls[provider])[0] or settings.base_urls.get(provider)
+        st.caption(f"Creates go to {escape_markdown(create_endpoint(provider, typed))}")
 
 
 def _use_session_keys() -> None:

@@ -8,6 +8,7 @@ Keys typed into the Settings page live in this session's state only.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import streamlit as st
@@ -54,15 +55,7 @@ def current_settings_for_runner() -> Settings:
     saved = user_settings()
     if not saved.base_urls:
         return base
-    return Settings(
-        data_dir=base.data_dir,
-        database_url=base.database_url,
-        base_urls={**base.base_urls, **saved.base_urls},
-        kie_upload_url=base.kie_upload_url,
-        keys=base.keys,
-        key_sources=base.key_sources,
-        public_url=base.public_url,
-    )
+    return dataclasses.replace(base, base_urls={**base.base_urls, **saved.base_urls})
 
 
 @st.cache_resource(show_spinner=False)

@@ -39,6 +39,16 @@ class HostCapabilities:
     can_cancel: bool
     key_env: tuple[str, ...]
     offline: bool = False
+    default_base_url: str = ""
+    """The host's public root, as its SDK or reference writes it without a version segment."""
+    version_segments: tuple[str, ...] = ()
+    """Trailing path segments a base URL copied from the host's docs may carry (`/v1`, `/api/v1`); the
+    client adds them itself, so `normalize_base_url` strips one of them and never doubles it."""
+    create_path: str = ""
+    """The path, under the root, that a text-to-video create is sent to (shown in Settings)."""
+    callback_signing_env: str | None = None
+    """The variable holding the secret the host signs callbacks with; None when the host signs with
+    published keys or signs nothing."""
     notes: dict[str, str] = field(default_factory=dict)
     """Why a control is missing or has no effect, keyed by control name."""
 
@@ -78,6 +88,10 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "kie": HostCapabilities(
         name="kie",
+        default_base_url="https://api.kie.ai",
+        version_segments=("/api/v1", "/api"),
+        create_path="/api/v1/jobs/createTask",
+        callback_signing_env="KIE_WEBHOOK_HMAC_KEY",
         label="Kie.ai",
         prompt_max=1000,
         negative_prompt=False,
@@ -100,6 +114,10 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "replicate": HostCapabilities(
         name="replicate",
+        default_base_url="https://api.replicate.com",
+        version_segments=("/v1",),
+        create_path="/v1/models/kwaivgi/kling-v2.6/predictions",
+        callback_signing_env="REPLICATE_WEBHOOK_SECRET",
         label="Replicate",
         prompt_max=KLING_PROMPT_MAX,
         negative_prompt=True,
@@ -120,6 +138,10 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "aimlapi": HostCapabilities(
         name="aimlapi",
+        default_base_url="https://api.aimlapi.com",
+        version_segments=("/v2", "/v1"),
+        create_path="/v2/video/generations",
+        callback_signing_env=None,
         label="AI/ML API",
         prompt_max=KLING_PROMPT_MAX,
         negative_prompt=True,
@@ -140,6 +162,10 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "fal": HostCapabilities(
         name="fal",
+        default_base_url="https://queue.fal.run",
+        version_segments=(),
+        create_path="/fal-ai/kling-video/v2.6/pro/text-to-video",
+        callback_signing_env=None,
         label="fal.ai",
         prompt_max=KLING_PROMPT_MAX,
         negative_prompt=True,
@@ -159,6 +185,10 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "kling": HostCapabilities(
         name="kling",
+        default_base_url="https://api-singapore.klingai.com",
+        version_segments=("/v1",),
+        create_path="/v1/videos/text2video",
+        callback_signing_env=None,
         label="Kling official API",
         prompt_max=KLING_PROMPT_MAX,
         negative_prompt=True,
@@ -176,6 +206,10 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "inference": HostCapabilities(
         name="inference",
+        default_base_url="https://api.inference.sh",
+        version_segments=("/v1",),
+        create_path="/apps/run",
+        callback_signing_env=None,
         label="inference.sh",
         prompt_max=KLING_PROMPT_MAX,
         negative_prompt=False,
@@ -195,6 +229,29 @@ CAPABILITIES: dict[str, HostCapabilities] = {
         },
     ),
 }
+
+
+def normalize_base_url(provider: str, url: str | None) -> str:
+    """The host root a client builds its paths on, from a base URL written either way.
+
+    `https://api.replicate.com/v1` and `https://api.replicate.com` (the SDK's
+    `REPLICATE_BASE_URL`) both give `https://api.replicate.com`; AI/ML API's
+    `https://api.aimlapi.com/v2` gives the root too. Trailing slashes go; one
+    of the host's version segments is stripped, so the client's own never
+    doubles. An empty value gives the host's public default.
+    """
+    caps = CAPABILITIES[provider]
+    value = (url or "").strip().rstrip("/") or caps.default_base_url
+    lowered = value.lower()
+    for segment in sorted(caps.version_segments, key=len, reverse=True):
+        if lowered.endswith(segment.lower()):
+            return value[: len(value) - len(segment)].rstrip("/")
+    return value
+
+
+def create_endpoint(provider: str, url: str | None) -> str:
+    """The full URL a text-to-video create goes to with this base URL (what Settings shows)."""
+    return normalize_base_url(provider, url) + CAPABILITIES[provider].create_path
 
 
 def capabilities_for(provider: str) -> HostCapabilities:

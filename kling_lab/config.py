@@ -7,25 +7,22 @@ repr, and `key_source` tells where a key came from without showing it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
+from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES, normalize_base_url
 
 APP_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_BASE_URLS: dict[str, str] = {
-    "kie": "https://api.kie.ai",
-    "replicate": "https://api.replicate.com/v1",
-    "aimlapi": "https://api.aimlapi.com",
-    "fal": "https://queue.fal.run",
-    "kling": "https://api-singapore.klingai.com",
-    "inference": "https://api.inference.sh",
+    name: caps.default_base_url for name, caps in CAPABILITIES.items() if not caps.offline
 }
 DEFAULT_KIE_UPLOAD_URL = "https://kieai.redpandaai.co"
+DEFAULT_FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
 
 KeySource = Literal["environment", "secrets file", "this session", "none"]
 
@@ -42,6 +39,8 @@ class Settings:
     key_sources: Mapping[str, KeySource] = field(default_factory=dict)
     public_url: str | None = None
     """Where hosts can reach this app for webhooks; None means poll only."""
+    fal_jwks_url: str = DEFAULT_FAL_JWKS_URL
+    """Where fal.ai publishes the keys its webhooks are signed with."""
 
     @property
     def database_path(self) -> Path:
@@ -60,8 +59,13 @@ class Settings:
         return self.data_dir / "settings.toml"
 
     def base_url(self, provider: str) -> str:
-        """The base URL used for a host (override or the host's public default)."""
-        return (self.base_urls.get(provider) or DEFAULT_BASE_URLS[provider]).rstrip("/")
+        """The host root used for a host (override or the host's public default), written either way."""
+        return normalize_base_url(provider, self.base_urls.get(provider))
+
+    def webhook_secret(self, provider: str) -> str | None:
+        """The secret a host signs its callbacks with, when the host uses one and it is configured."""
+        name = CAPABILITIES[provider].callback_signing_env
+        return (self.keys.get(name) or None) if name else None
 
     def credentials(self, provider: str) -> dict[str, str]:
         """The key values a host client needs, by variable name (empty when unset)."""
@@ -96,15 +100,7 @@ class Settings:
             if value:
                 keys[name] = value
                 sources[name] = "this session"
-        return Settings(
-            data_dir=self.data_dir,
-            database_url=self.database_url,
-            base_urls=self.base_urls,
-            kie_upload_url=self.kie_upload_url,
-            keys=keys,
-            key_sources=sources,
-            public_url=self.public_url,
-        )
+        return dataclasses.replace(self, keys=keys, key_sources=sources)
 
 
 def all_key_names() -> list[str]:
@@ -112,6 +108,8 @@ def all_key_names() -> list[str]:
     names: list[str] = []
     for caps in CAPABILITIES.values():
         names.extend(n for n in caps.key_env if n not in names)
+        if caps.callback_signing_env and caps.callback_signing_env not in names:
+            names.append(caps.callback_signing_env)
     return names
 
 
@@ -152,6 +150,7 @@ def load_settings(
     upload_url, _ = lookup("KLING_LAB_KIE_UPLOAD_URL")
     database_url, _ = lookup("KLING_LAB_DATABASE_URL")
     public_url, _ = lookup("KLING_LAB_PUBLIC_URL")
+    jwks_url, _ = lookup("KLING_LAB_FAL_JWKS_URL")
     return Settings(
         data_dir=data_dir.resolve(),
         database_url=database_url,
@@ -160,4 +159,5 @@ def load_settings(
         keys=keys,
         key_sources=sources,
         public_url=public_url.rstrip("/") if public_url else None,
+        fal_jwks_url=jwks_url or DEFAULT_FAL_JWKS_URL,
     )

@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -51,10 +51,13 @@ from kling_lab.providers.base import (
     JobState,
     Submission,
     TaskStatus,
+    make_create_key,
 )
 from kling_lab.store import JobRecord, LeaseLost, Store
 
 log = logging.getLogger("kling_lab.runner")
+
+WebhookOutcome = Literal["applied", "woke", "refused", "unmatched"]
 
 DEFAULT_CONCURRENCY: dict[str, int] = {
     "animatic": 10,
@@ -87,6 +90,8 @@ class RunnerConfig:
     concurrency: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
     http_timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0))
     max_clip_bytes: int = 500 * 1024 * 1024
+    webhook_wake_interval: float = 2.0
+    """Unsigned callbacks wake a job to ask the host at most this often."""
 
     def poll_delay(self, attempt: int, elapsed: float, previous: float) -> float:
         """The wait before the next status request."""
@@ -177,6 +182,7 @@ class JobRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._job_wakeups: dict[str, asyncio.Event] = {}
         self._pushed: dict[str, TaskStatus] = {}
+        self._last_wakeup: dict[str, float] = {}
         self._cancel_requested: set[str] = set()
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._critical = 0
@@ -275,24 +281,47 @@ class JobRunner:
             return f"{caps.label} has no cancel call: the clip will finish on the host and may be charged."
         return f"Asked {caps.label} to cancel."
 
-    def accept_webhook(self, provider: str, body: bytes, headers: Mapping[str, str]) -> bool:
-        """Take a host's callback (from any thread). Idempotent; True when it matched a job of ours."""
+    def accept_webhook(self, provider: str, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
+        """Take a host's callback (from any thread). Idempotent; never trusts what it cannot verify.
+
+        A callback the host signed, with a valid signature, moves the job at
+        once ("applied"). An unsigned one, or one from a host that signs
+        nothing, only wakes the job so that it asks the host itself with our
+        key ("woke"); wake-ups for one job are spaced out so a flood of them
+        cannot make us hammer the host. A forged one (bad signature, stale
+        timestamp, no signature although a secret is configured) changes
+        nothing ("refused"). "unmatched" when no job of ours has that task.
+        """
         try:
             client = self._client(provider)
-            parsed = client.parse_webhook(body, headers)
+            news = client.parse_webhook(body, headers)
         except Exception:  # noqa: BLE001 - a bad callback must never hurt the server
             log.warning("ignored an unreadable %s callback", provider)
-            return False
-        if parsed is None:
-            return False
-        task_id, status = parsed
-        job = self.store.find_job_by_task(provider, task_id)
-        if job is None or job.state in FINAL_STATES:
-            return job is not None
+            return "refused"
+        if news is None:
+            log.warning("refused a %s callback that did not prove it came from the host", provider)
+            return "refused"
+        job = self.store.find_job_by_task(provider, news.task_id)
+        if job is None:
+            return "unmatched"
+        if job.state in FINAL_STATES:
+            return "applied" if news.verified else "woke"
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._push_status, job.id, status)
-        return True
+        if news.status is not None:
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._push_status, job.id, news.status)
+            return "applied"
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_wakeup.get(job.id, float("-inf"))
+            if now - last >= self.config.webhook_wake_interval:
+                self._last_wakeup[job.id] = now
+                wake = True
+            else:
+                wake = False
+        if wake:
+            self._wake_job_threadsafe(job.id)
+        return "woke"
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -464,6 +493,7 @@ class JobRunner:
             self._tasks.pop(job_id, None)
             self._job_wakeups.pop(job_id, None)
             self._pushed.pop(job_id, None)
+            self._last_wakeup.pop(job_id, None)
             self._cancel_requested.discard(job_id)
 
     def _move(self, job_id: str, state: JobState, detail: str = "", **fields: Any) -> JobRecord:
@@ -484,11 +514,15 @@ class JobRunner:
             attempt = 0
             while True:
                 attempt += 1
-                job = self._move(job.id, JobState.SENDING, detail=f"create attempt {attempt}")
+                # Unique per create attempt, and recorded before sending: a host that takes an id of ours
+                # (the official Kling API) refuses a reused one, and a lost answer is looked up by it.
+                create_key = make_create_key(job.id, job.attempts, attempt)
+                job = self._move(job.id, JobState.SENDING, detail=f"create attempt {attempt}",
+                                 host_extra={"create_key": create_key})
                 self._critical += 1
                 try:
                     submission = await client.create(self._http, job.request, job_id=job.id,
-                                                     frames=self.media.read_frame)
+                                                     frames=self.media.read_frame, create_key=create_key)
                 except HostError as exc:
                     self._critical -= 1
                     if exc.retry_safe and attempt < self.config.create_attempts:
@@ -529,11 +563,20 @@ class JobRunner:
                 else:
                     try:
                         job = self._move(job.id, JobState.SUBMITTED, detail="accepted by host",
-                                         host_task_id=submission.task_id, host_extra=dict(submission.extra or {}),
+                                         host_task_id=submission.task_id,
+                                         host_extra={**(submission.extra or {}), "create_key": create_key},
                                          error=None, error_kind=None, **self._details(client, job))
                     finally:
                         self._critical -= 1
                     return job
+
+    @staticmethod
+    def _charge_fields(job: JobRecord, status: TaskStatus) -> dict[str, Any]:
+        """What the host said it charged: USD where its unit has a published rate, and its own figure."""
+        fields: dict[str, Any] = {"actual_cost": status.actual_cost}
+        if status.host_charge is not None:
+            fields["details"] = {**job.details, "host_charge": status.host_charge.as_dict()}
+        return fields
 
     @staticmethod
     def _details(client: HostClient, job: JobRecord) -> dict[str, Any]:
@@ -555,14 +598,16 @@ class JobRunner:
     async def _resolve_lost_create(self, job: JobRecord, why: str) -> JobRecord:
         """A create may have landed: find it at the host if possible, else mark the job unknown."""
         assert self._http is not None
+        create_key = job.host_extra.get("create_key") or job.id
         try:
             client = self._client(job.provider)
-            found = await client.lookup(self._http, job.id)
+            found = await client.lookup(self._http, create_key)
         except Exception:  # noqa: BLE001 - lookup is best effort
             found = None
         if found is not None:
             return self._move(job.id, JobState.SUBMITTED, detail="found at host after a lost answer",
-                              host_task_id=found.task_id, host_extra=dict(found.extra or {}))
+                              host_task_id=found.task_id,
+                              host_extra={**(found.extra or {}), "create_key": create_key})
         label = CAPABILITIES[job.provider].label
         return self._move(
             job.id, JobState.UNKNOWN, error_kind="unknown",
@@ -632,7 +677,7 @@ class JobRunner:
             label = CAPABILITIES[job.provider].label
             reason = status.error or f"{label} reported that the generation failed without a reason."
             return self._move(job.id, JobState.FAILED, error=reason, error_kind="generation_failed",
-                              actual_cost=status.actual_cost)
+                              **self._charge_fields(job, status))
         if status.phase == "canceled":
             return self._move(job.id, JobState.CANCELED, detail="canceled at host", error="Canceled.")
         target = {"queued": JobState.SUBMITTED, "running": JobState.RUNNING, "succeeded": JobState.DOWNLOADING}[
@@ -695,8 +740,8 @@ class JobRunner:
                 job.id, JobState.DONE, detail=f"downloaded {size} bytes",
                 video_path=str(dest), thumb_path=str(thumb) if has_thumb else None, video_bytes=size,
                 video_duration=probe.duration, video_width=probe.width, video_height=probe.height,
-                has_audio=probe.has_audio, actual_cost=status.actual_cost, progress=1.0, error=None,
-                error_kind=None,
+                has_audio=probe.has_audio, progress=1.0, error=None, error_kind=None,
+                **self._charge_fields(job, status),
             )
             if done.state == JobState.DONE:
                 self._release_host_copy(client, submission)

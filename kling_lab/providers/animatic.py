@@ -32,7 +32,7 @@ import httpx
 from kling_lab.animatic.plan import AnimaticPlan, plan_animatic
 from kling_lab.animatic.render import AnimaticRenderError, read_progress, render_animatic
 from kling_lab.capabilities import CAPABILITIES
-from kling_lab.providers.base import FrameReader, HostError, Submission, TaskStatus
+from kling_lab.providers.base import FrameReader, HostError, Submission, TaskStatus, job_id_of
 from kling_lab.request import GenerationRequest
 
 LOST_MESSAGE = "The draft render was lost; press Retry."
@@ -192,6 +192,7 @@ class AnimaticClient:
         *,
         job_id: str,
         frames: FrameReader,
+        create_key: str | None = None,
     ) -> Submission:
         """Queue the render and return at once; the task id is the job id. Never charges anything."""
         files = self._files(job_id)
@@ -264,8 +265,9 @@ class AnimaticClient:
             self._canceled.add(submission.task_id)
         return True
 
-    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
+    async def lookup(self, http: httpx.AsyncClient, create_key: str) -> Submission | None:
         """The job's submission when its request sidecar exists (a create that got that far); else None."""
+        job_id = job_id_of(create_key)
         try:
             files = self._files(job_id)
         except HostError:
@@ -281,7 +283,7 @@ class AnimaticClient:
         for path in (files.video, files.request, files.start, files.end, files.progress):
             path.unlink(missing_ok=True)
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> None:
         """The animatic never calls back."""
         return None
 

@@ -18,6 +18,7 @@ Error contract, which the runner relies on to never pay twice:
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -115,8 +116,57 @@ class TaskStatus:
     video_url: str | None = None
     error: str | None = None
     actual_cost: Decimal | None = None
+    """What the host says it charged, in USD, where its unit has a published rate."""
     progress: float | None = None
     """0..1 when the host reports it."""
+    host_charge: HostCharge | None = None
+    """What the host says it charged, in the host's own unit, exactly as reported."""
+
+
+@dataclass(frozen=True)
+class HostCharge:
+    """A charge as the host reported it: `120000 credits` (AI/ML API), `2.5 units` (official Kling API)."""
+
+    amount: Decimal
+    unit: str
+    source: str
+    """The field it was read from, e.g. `meta.usage.credits_used`."""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"amount": str(self.amount), "unit": self.unit, "source": self.source}
+
+
+@dataclass(frozen=True)
+class WebhookNews:
+    """What a host's callback says about one task, and whether the host proved it sent it.
+
+    `status` is set only when the callback carried a valid signature from the
+    host (checked against a configured secret or the host's published keys);
+    then the runner may act on it. Otherwise it is None: an unsigned callback,
+    or one from a host that signs nothing, is only a wake-up, and the job moves
+    on what an authenticated status request to the host says.
+    """
+
+    task_id: str
+    status: TaskStatus | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status is not None
+
+
+def make_create_key(job_id: str, retry: int, attempt: int) -> str:
+    """The id of one create attempt: the job id, how many times it was retried, and the attempt within that."""
+    return f"{job_id}-{retry}-{attempt}"
+
+
+def job_id_of(create_key: str) -> str:
+    """The job id a create key (or a bare job id) belongs to."""
+    match = _CREATE_KEY.match(create_key)
+    return match.group(1) if match else create_key
+
+
+_CREATE_KEY = re.compile(r"^(.+)-\d+-\d+$")
 
 
 FrameReader = Callable[[FrameRef], bytes]
@@ -128,9 +178,14 @@ class HostConfig:
     """Runtime configuration of one host client: where it is and the keys it needs."""
 
     base_url: str
+    """The host's root, normalized (no trailing slash, no version segment): the client adds its own paths."""
     credentials: Mapping[str, str]
     upload_url: str | None = None
     callback_url: str | None = None
+    webhook_secret: str | None = None
+    """The secret the host signs callbacks with (Replicate's `whsec_...`, Kie's webhook HMAC key), if configured."""
+    webhook_keys_url: str | None = None
+    """Where the host publishes the public keys its callbacks are signed with (fal's JWKS)."""
 
 
 class HostClient(Protocol):
@@ -151,8 +206,15 @@ class HostClient(Protocol):
         *,
         job_id: str,
         frames: FrameReader,
+        create_key: str | None = None,
     ) -> Submission:
-        """Submit one paid generation. Raises HostError on refusal; transport errors propagate."""
+        """Submit one paid generation. Raises HostError on refusal; transport errors propagate.
+
+        `create_key` is unique to this create attempt (the runner records it
+        before sending); a host that takes an id of ours (the official Kling
+        API's `external_task_id`) sends it, and `lookup(create_key)` finds the
+        task when the answer is lost. None means `job_id`.
+        """
         ...
 
     async def status(self, http: httpx.AsyncClient, submission: Submission) -> TaskStatus:
@@ -163,10 +225,18 @@ class HostClient(Protocol):
         """Ask the host to cancel; False when the host has no cancel call."""
         ...
 
-    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
-        """Find a task created for `job_id` whose create answer was lost; None when impossible."""
+    async def lookup(self, http: httpx.AsyncClient, create_key: str) -> Submission | None:
+        """Find the task a create with `create_key` made, when its answer was lost; None when impossible."""
         ...
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
-        """(task id, status) from a host's callback body, or None when it is not ours."""
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> WebhookNews | None:
+        """What a callback says, or None when it must be ignored.
+
+        None when the body is not this host's callback, and when it is forged:
+        a signature that does not verify, a timestamp outside the tolerance, or
+        no signature although a secret is configured. A valid signature gives
+        `WebhookNews(task_id, status)`; a host that signs nothing (or no secret
+        configured) gives `WebhookNews(task_id)`, a wake-up only. `now` (epoch
+        seconds) is for tests of timestamp checks.
+        """
         ...

@@ -32,6 +32,8 @@ def host_config(provider: str, settings: Settings) -> HostConfig:
         credentials=settings.credentials(provider),
         upload_url=settings.kie_upload_url.rstrip("/") if provider == "kie" else None,
         callback_url=callback_url,
+        webhook_secret=settings.webhook_secret(provider),
+        webhook_keys_url=settings.fal_jwks_url if provider == "fal" else None,
     )
 
 

@@ -13,6 +13,7 @@ Start it, point the app at it with `env()`, steer it from Python or over HTTP
 from __future__ import annotations
 
 import copy
+import json
 import random
 import threading
 import time
@@ -59,6 +60,9 @@ DEFAULT_KEYS: dict[str, str] = {
     "KLING_ACCESS_KEY": "emu-kling-access-key-a81f",
     "KLING_SECRET_KEY": "emu-kling-secret-key-3c9e77d0",
     "INFERENCE_API_KEY": "inf_emu-inference-key-52be",
+    # Callback signing secrets (what each host's dashboard hands out).
+    "REPLICATE_WEBHOOK_SECRET": "whsec_ZW11LXJlcGxpY2F0ZS13ZWJob29rLXNlY3JldC0wMQ==",
+    "KIE_WEBHOOK_HMAC_KEY": "emu-kie-webhook-hmac-key-7f21c0",
 }
 
 BASE_URL_ENV: dict[str, str] = {
@@ -99,6 +103,9 @@ class Knobs:
     """inference.sh task status as "number" (current SDK numbering) or "name"."""
     inference_video_as_string: bool = False
     """inference.sh output video as a bare URL string instead of a {uri, ...} object."""
+    callback_signature: str = "valid"
+    """How hosts that sign callbacks sign them: valid, none (no signature headers), wrong (a bad
+    signature) or stale (a valid signature over a timestamp an hour old)."""
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -112,6 +119,8 @@ class Knobs:
                 raise ValueError("outcome must be success, fail or policy")
             elif name == "inference_status_style" and value not in ("number", "name"):
                 raise ValueError("inference_status_style must be number or name")
+            elif name == "callback_signature" and value not in ("valid", "none", "wrong", "stale"):
+                raise ValueError("callback_signature must be valid, none, wrong or stale")
             elif name in ("queued_share", "hang_seconds"):
                 value = float(value)
             elif name == "video_size" and value is not None:
@@ -248,6 +257,7 @@ class Emulator:
         """Environment that points Kling Lab at this emulator: base URLs, Kie's upload URL, fake keys."""
         values = {BASE_URL_ENV[name]: self.base_url(name) for name in self.hosts}
         values["KLING_LAB_KIE_UPLOAD_URL"] = self.base_url("kie-upload")
+        values["KLING_LAB_FAL_JWKS_URL"] = self.hosts["fal"].jwks_url
         values.update(self.keys)
         return values
 
@@ -596,9 +606,12 @@ class Emulator:
 
     def _deliver(self, task: EmuTask, body: dict[str, Any]) -> None:
         record: dict[str, Any] = {"host": task.host, "task_id": task.task_id, "url": task.callback_url}
+        content = json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json", **self.hosts[task.host].callback_headers(task, content)}
+        record["signed"] = self.knobs.callback_signature
         try:
             with httpx.Client(timeout=5.0) as client:
-                answer = client.post(str(task.callback_url), json=body)
+                answer = client.post(str(task.callback_url), content=content, headers=headers)
             record["status_code"] = answer.status_code
             task.callback_state = "sent"
         except httpx.HTTPError as exc:

@@ -131,7 +131,7 @@ class CdnHost:
         self.routes: dict[str, Responder] = {}
         self.requested: list[str] = []
 
-    async def create(self, http, request, *, job_id, frames):  # noqa: ANN001
+    async def create(self, http, request, *, job_id, frames, create_key=None):  # noqa: ANN001
         self.created.append(job_id)
         task_id = f"task-{len(self.created)}"
         self.prompts[task_id] = request.prompt
@@ -148,7 +148,7 @@ class CdnHost:
     async def lookup(self, http, job_id):  # noqa: ANN001
         return None
 
-    def parse_webhook(self, body, headers):  # noqa: ANN001
+    def parse_webhook(self, body, headers, *, now=None):  # noqa: ANN001
         return None
 
     def transport(self) -> httpx.MockTransport:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from kling_lab.capabilities import CAPABILITIES
+from kling_lab.capabilities import CAPABILITIES, create_endpoint, normalize_base_url
 from kling_lab.config import DEFAULT_BASE_URLS, DEFAULT_KIE_UPLOAD_URL, all_key_names, load_settings
 
 ALL_KEYS = ["KIE_API_KEY", "REPLICATE_API_TOKEN", "AIMLAPI_API_KEY", "FAL_KEY", "INFERENCE_API_KEY",
-            "KLING_ACCESS_KEY", "KLING_SECRET_KEY"]
+            "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "REPLICATE_WEBHOOK_SECRET", "KIE_WEBHOOK_HMAC_KEY"]
 SECRET_VALUES = {name: f"sk-{name.lower()}-0123456789abcdef" for name in ALL_KEYS}
 PAID = [p for p in CAPABILITIES if p != "animatic"]
 
@@ -221,3 +221,58 @@ def test_repr_of_settings_with_session_and_secrets_keys_never_contains_a_key_val
     text = repr(settings)
     assert "fal-secret-file-value" not in text and "kie-typed-session-value" not in text
     assert "secrets file" in text and "this session" in text
+
+
+# ----------------------------------------------------------------------------- base URLs written either way
+
+# Each host's base URL as its SDK or docs write it (first) and as a person might paste it from elsewhere.
+WRITTEN_BOTH_WAYS = {
+    "replicate": ("https://api.replicate.com", "https://api.replicate.com/v1/"),
+    "aimlapi": ("https://api.aimlapi.com", "https://api.aimlapi.com/v2"),
+    "kling": ("https://api-singapore.klingai.com", "https://api-singapore.klingai.com/v1"),
+    "kie": ("https://api.kie.ai", "https://api.kie.ai/api/v1"),
+    "inference": ("https://api.inference.sh", "https://api.inference.sh/v1"),
+    "fal": ("https://queue.fal.run", "https://queue.fal.run/"),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(WRITTEN_BOTH_WAYS))
+def test_a_base_url_with_or_without_its_version_segment_gives_one_root(provider):
+    root, versioned = WRITTEN_BOTH_WAYS[provider]
+    assert normalize_base_url(provider, root) == root
+    assert normalize_base_url(provider, versioned) == root
+
+
+@pytest.mark.parametrize("provider", sorted(WRITTEN_BOTH_WAYS))
+def test_the_create_endpoint_never_doubles_a_version_segment(provider):
+    root, versioned = WRITTEN_BOTH_WAYS[provider]
+    endpoint = create_endpoint(provider, versioned)
+    assert endpoint == create_endpoint(provider, root) == root + CAPABILITIES[provider].create_path
+    assert "/v1/v1" not in endpoint and "/v2/v2" not in endpoint and "/api/v1/api" not in endpoint
+
+
+def test_a_gateway_path_before_the_version_segment_is_kept():
+    assert normalize_base_url("replicate", "http://127.0.0.1:9/gw/replicate/V1") == "http://127.0.0.1:9/gw/replicate"
+
+
+def test_a_blank_base_url_is_the_public_default():
+    assert normalize_base_url("replicate", "  ") == "https://api.replicate.com"
+
+
+def test_settings_resolve_a_saved_versioned_base_url_to_the_root():
+    settings = load_settings(environ={"KLING_LAB_AIMLAPI_BASE_URL": "https://api.aimlapi.com/v2/"})
+    assert settings.base_url("aimlapi") == "https://api.aimlapi.com"
+
+
+def test_webhook_secrets_are_read_like_keys_and_never_shown():
+    settings = load_settings(environ={"REPLICATE_WEBHOOK_SECRET": "whsec_c2VjcmV0"},
+                             secrets={"KIE_WEBHOOK_HMAC_KEY": "kie-hmac"})
+    assert settings.webhook_secret("replicate") == "whsec_c2VjcmV0"
+    assert settings.webhook_secret("kie") == "kie-hmac"
+    assert settings.webhook_secret("fal") is None
+    assert "whsec_c2VjcmV0" not in repr(settings) and "kie-hmac" not in repr(settings)
+
+
+def test_fal_webhook_keys_url_defaults_to_fals_published_key_set():
+    assert load_settings(environ={}).fal_jwks_url == "https://rest.alpha.fal.ai/.well-known/jwks.json"
+    assert load_settings(environ={"KLING_LAB_FAL_JWKS_URL": "http://127.0.0.1:9/jwks"}).fal_jwks_url.endswith("/jwks")

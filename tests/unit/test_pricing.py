@@ -144,7 +144,7 @@ def test_each_table_has_a_source_a_date_a_status_and_a_note(book, provider):
     ("provider", "billing", "status", "modes"),
     [
         ("animatic", "per_clip", "verified", ("std", "pro")),
-        ("kie", "per_clip", "user-known", ("pro",)),
+        ("kie", "per_clip", "verified", ("pro",)),
         ("replicate", "per_second", "third-party", ("pro",)),
         ("aimlapi", "per_second", "unverified", ("pro",)),
         ("fal", "per_second", "verified", ("pro",)),

@@ -21,7 +21,7 @@ import pytest
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
 from kling_lab.media import MediaStore
-from kling_lab.providers.base import HostError, JobState, Submission, TaskStatus
+from kling_lab.providers.base import HostError, JobState, Submission, TaskStatus, WebhookNews
 from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner, RunnerConfig
 from kling_lab.store import NewJob, Store
@@ -45,14 +45,17 @@ class ScriptedHost:
         self.create_script: list[Callable[[str], None]] = []
         self.download_script: list[Callable[[], httpx.Response]] = []
         self.lookup_finds = False
+        self.create_keys: list[str | None] = []
+        self.lookups: list[str] = []
         self.fail_task: set[str] = set()
 
-    async def create(self, http, request, *, job_id, frames):  # noqa: ANN001
+    async def create(self, http, request, *, job_id, frames, create_key=None):  # noqa: ANN001
         self.creates.append(job_id)
+        self.create_keys.append(create_key)
         if self.create_script:
             self.create_script.pop(0)(job_id)
         task_id = f"task-{len(self.accepted) + 1}"
-        self.accepted[task_id] = job_id
+        self.accepted[task_id] = create_key
         return Submission(task_id)
 
     async def status(self, http, submission):  # noqa: ANN001
@@ -68,16 +71,23 @@ class ScriptedHost:
     async def cancel(self, http, submission):  # noqa: ANN001
         return True
 
-    async def lookup(self, http, job_id):  # noqa: ANN001
+    async def lookup(self, http, create_key):  # noqa: ANN001
+        self.lookups.append(create_key)
         if self.lookup_finds:
-            for task_id, owner in self.accepted.items():
-                if owner == job_id:
+            for task_id, key in self.accepted.items():
+                if key == create_key:
                     return Submission(task_id)
         return None
 
-    def parse_webhook(self, body, headers):  # noqa: ANN001
-        task_id = body.decode()
-        return task_id, TaskStatus("succeeded", video_url=f"{BASE}/files/{task_id}.mp4")
+    def parse_webhook(self, body, headers, *, now=None):  # noqa: ANN001
+        # b"signed:<task>" stands for a callback whose signature verified; b"<task>" for an unsigned one.
+        text = body.decode()
+        if text.startswith("forged:"):
+            return None
+        if text.startswith("signed:"):
+            task_id = text.removeprefix("signed:")
+            return WebhookNews(task_id, TaskStatus("succeeded", video_url=f"{BASE}/files/{task_id}.mp4"))
+        return WebhookNews(text)
 
     def transport(self) -> httpx.MockTransport:
         def handle(request: httpx.Request) -> httpx.Response:
@@ -172,7 +182,7 @@ def test_lost_create_answer_is_resolved_when_the_host_can_look_it_up(store, tmp_
     host.lookup_finds = True
 
     def accepted_then_lost(job_id: str) -> None:
-        host.accepted["task-found"] = job_id
+        host.accepted["task-found"] = host.create_keys[-1]  # the host keeps the id this attempt sent
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
 
     host.create_script = [accepted_then_lost]
@@ -311,25 +321,106 @@ def test_job_caught_in_sending_after_a_crash_is_resolved_not_resent(store, tmp_p
     assert host.creates == []
 
 
-def test_webhook_then_poll_downloads_once(store, tmp_path, tiny_mp4) -> None:
+def _submitted(store: Store, batch_id: str) -> str:
+    deadline = time.time() + 10
+    while time.time() < deadline and store.jobs_for_batch(batch_id)[0].host_task_id is None:
+        time.sleep(0.01)
+    task_id = store.jobs_for_batch(batch_id)[0].host_task_id
+    assert task_id is not None
+    return task_id
+
+
+def test_signed_webhook_finishes_the_job_without_waiting_for_a_poll(store, tmp_path, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4, polls_until_done=10_000)
     config = RunnerConfig(poll_schedule=(0.3, 0.3), claim_interval=0.02, lease_seconds=5)
     batch_id = _batch(store, 1)
     runner = JobRunner(store, MediaStore(tmp_path / "data" / "media"), _settings(tmp_path / "data"), config=config,
                        client_factory=lambda *a: host, transport=host.transport()).start()
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline and store.jobs_for_batch(batch_id)[0].host_task_id is None:
-            time.sleep(0.01)
-        task_id = store.jobs_for_batch(batch_id)[0].host_task_id
-        assert runner.accept_webhook("fal", task_id.encode(), {})
-        assert runner.accept_webhook("fal", task_id.encode(), {})  # hosts deliver more than once
+        task_id = _submitted(store, batch_id)
+        assert runner.accept_webhook("fal", f"signed:{task_id}".encode(), {}) == "applied"
+        assert runner.accept_webhook("fal", f"signed:{task_id}".encode(), {}) == "applied"  # hosts deliver twice
         (job,) = _wait(store, batch_id)
         time.sleep(0.4)
     finally:
         runner.stop()
     assert job.state == JobState.DONE
     assert host.downloads == 1
+
+
+def test_forged_webhook_changes_no_job(store, tmp_path, tiny_mp4) -> None:
+    host = ScriptedHost(tiny_mp4, polls_until_done=10_000)
+    config = RunnerConfig(poll_schedule=(5.0,), claim_interval=0.02, lease_seconds=5)
+    batch_id = _batch(store, 1)
+    runner = JobRunner(store, MediaStore(tmp_path / "data" / "media"), _settings(tmp_path / "data"), config=config,
+                       client_factory=lambda *a: host, transport=host.transport()).start()
+    try:
+        task_id = _submitted(store, batch_id)
+        polls_before = host.status_calls.get(task_id, 0)
+        outcomes = [runner.accept_webhook("fal", f"forged:{task_id}".encode(), {}) for _ in range(20)]
+        time.sleep(0.3)
+        job = store.jobs_for_batch(batch_id)[0]
+        polls_after = host.status_calls.get(task_id, 0)
+    finally:
+        runner.stop()
+    assert outcomes == ["refused"] * 20
+    assert job.state in (JobState.SUBMITTED, JobState.RUNNING)
+    assert polls_after == polls_before
+    assert host.downloads == 0
+
+
+def test_unsigned_webhook_only_wakes_the_job_to_ask_the_host(store, tmp_path, tiny_mp4) -> None:
+    host = ScriptedHost(tiny_mp4, polls_until_done=10_000)
+    config = RunnerConfig(poll_schedule=(30.0,), claim_interval=0.02, lease_seconds=5, webhook_wake_interval=60)
+    batch_id = _batch(store, 1)
+    runner = JobRunner(store, MediaStore(tmp_path / "data" / "media"), _settings(tmp_path / "data"), config=config,
+                       client_factory=lambda *a: host, transport=host.transport()).start()
+    try:
+        task_id = _submitted(store, batch_id)
+        time.sleep(0.1)
+        polls_before = host.status_calls.get(task_id, 0)
+        # A flood of unsigned callbacks: one early poll, not one per callback, and the job stays running.
+        outcomes = [runner.accept_webhook("fal", task_id.encode(), {}) for _ in range(50)]
+        deadline = time.time() + 5
+        while time.time() < deadline and host.status_calls.get(task_id, 0) == polls_before:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        polls_after = host.status_calls.get(task_id, 0)
+        job = store.jobs_for_batch(batch_id)[0]
+    finally:
+        runner.stop()
+    assert outcomes == ["woke"] * 50
+    assert polls_after == polls_before + 1
+    assert job.state in (JobState.SUBMITTED, JobState.RUNNING)
+    assert host.downloads == 0
+
+
+def test_webhook_for_a_task_we_do_not_have_is_unmatched(store, tmp_path, tiny_mp4) -> None:
+    host = ScriptedHost(tiny_mp4)
+    runner = _runner(store, tmp_path / "data", host)
+    assert runner.accept_webhook("fal", b"signed:task-nobody", {}) == "unmatched"
+
+
+def test_each_create_attempt_sends_its_own_key_recorded_before_sending(store, tmp_path, tiny_mp4) -> None:
+    host = ScriptedHost(tiny_mp4)
+    host.create_script.append(lambda job_id: (_ for _ in ()).throw(
+        HostError("rate_limited", "slow down", retry_safe=True, retry_after=0)))
+    batch_id = _batch(store, 1)
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
+    assert job.state == JobState.DONE
+    assert len(host.create_keys) == 2
+    assert len(set(host.create_keys)) == 2
+    assert all(key.startswith(job.id) for key in host.create_keys)
+    assert job.host_extra["create_key"] == host.create_keys[-1]
+
+
+def test_lost_create_is_looked_up_by_the_key_that_attempt_sent(store, tmp_path, tiny_mp4) -> None:
+    host = ScriptedHost(tiny_mp4)
+    host.lookup_finds = True
+    host.create_script.append(lambda job_id: (_ for _ in ()).throw(httpx.ReadTimeout("lost")))
+    batch_id = _batch(store, 1)
+    (job,) = _run_until_done(_runner(store, tmp_path / "data", host), store, batch_id)
+    assert host.lookups == [host.create_keys[0]]
 
 
 def test_queued_job_canceled_before_sending_costs_nothing(store, tmp_path, tiny_mp4) -> None:

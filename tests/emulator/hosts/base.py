@@ -53,6 +53,15 @@ class HostEmulator:
         """The body the host POSTs to a task's callback URL when it ends (None: the host has no callbacks)."""
         return None
 
+    def callback_headers(self, task: EmuTask, body: bytes) -> dict[str, str]:
+        """The headers that sign a callback (the host's own scheme, per the `callback_signature` knob).
+
+        Hosts that sign nothing return {}. Signing hosts honour the knob: valid,
+        none (no signature headers), wrong (a signature that does not verify) or
+        stale (a valid signature over a timestamp an hour old).
+        """
+        return {}
+
     # -- shared ------------------------------------------------------------------------------
 
     @property
