@@ -7,12 +7,14 @@ import time
 
 import streamlit as st
 
+from components.runtime import current_settings, user_settings
 from components.video_grid import GridClip, GridEvent
+from kling_lab.batches import retry_job
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.pricing import format_usd
 from kling_lab.providers.base import JobState
 from kling_lab.runner import JobRunner
-from kling_lab.store import BatchRecord, JobRecord, Store
+from kling_lab.store import BatchRecord, BudgetExceeded, JobRecord, Store
 
 STATE_WORDS = {
     JobState.QUEUED: "waiting to be sent",
@@ -90,9 +92,14 @@ def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None
                 cols[0].caption(escape_markdown(job.error or ""))
                 if cols[1].button("Retry", key=f"retry_{job.id}", icon=":material/replay:",
                                   help="Sends this clip again." if job.state == JobState.UNKNOWN else None):
-                    store.retry(job.id)
-                    runner.wake()
-                    st.rerun()
+                    try:
+                        retry_job(store, job.id, current_settings(), user_settings())
+                    except (BudgetExceeded, ValueError, KeyError) as exc:
+                        cols[0].error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else
+                                                      "That clip no longer exists."), icon=":material/savings:")
+                    else:
+                        runner.wake()
+                        st.rerun()
         elif job.state.is_moving:
             continue
     moving = [j for j in jobs if j.state.is_moving]

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from kling_lab.budget import Budgets, effective_budgets, send_refusal
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
 from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch
+from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest, validate
-from kling_lab.store import JobRecord, NewJob, Store
+from kling_lab.store import BudgetExceeded, JobRecord, NewJob, Store, retry_sends_create
 from kling_lab.user_settings import UserSettings
 from kling_lab.variations import Expansion, Variation, expand
 
@@ -129,6 +131,10 @@ def submit_plan(
             "Kling Lab has no price for " + ", ".join(unpriced) + " on this host, so it can't check the budget."
         )
     jobs = [NewJob(t.variation.label, t.variation.provider, t.variation.request, t.price) for t in plan.takes]
+    budgets = effective_budgets(user, settings)
+    if budget_per_batch is not None:
+        budgets = Budgets(per_batch=min(budget_per_batch, budgets.per_batch or budget_per_batch),
+                          per_day=budgets.per_day)
     return store.create_batch(
         template=plan.template,
         provider=plan.provider,
@@ -138,8 +144,8 @@ def submit_plan(
             "variables": {k: list(v) for k, v in (plan.variables or {}).items()},
             "sweeps": {k: list(v) for k, v in (plan.sweeps or {}).items()},
         },
-        budget_per_batch=budget_per_batch if budget_per_batch is not None else user.budget_per_batch,
-        budget_per_day=user.budget_per_day,
+        budget_per_batch=budgets.per_batch,
+        budget_per_day=budgets.per_day,
     )
 
 
@@ -170,6 +176,26 @@ def submit_rerun(
         jobs=[NewJob(job.label, job.provider, job.request, price)],
         source="rerun",
         settings={"rerun_of": job.id},
-        budget_per_batch=user.budget_per_batch,
-        budget_per_day=user.budget_per_day,
+        budget_per_batch=effective_budgets(user, settings).per_batch,
+        budget_per_day=effective_budgets(user, settings).per_day,
     )
+
+
+def retry_job(store: Store, job_id: str, settings: Settings, user: UserSettings) -> JobRecord:
+    """Retry a failed, canceled or unknown clip, refusing at once when a new create would pass a budget.
+
+    A retry that only fetches or follows the host's existing task costs nothing
+    and is never refused. Raises KeyError (no such clip), ValueError (not
+    retryable) or BudgetExceeded with the reason; nothing changes then. The
+    runner checks the budget again just before it sends.
+    """
+    job = store.get_job(job_id)
+    if job is None:
+        raise KeyError(job_id)
+    if job.state.is_final and job.state != JobState.DONE and retry_sends_create(job) and job.estimated_cost:
+        spent_today, spent_in_batch = store.committed_besides(job.id, job.batch_id)
+        refusal = send_refusal(effective_budgets(user, settings), cost=job.estimated_cost,
+                               spent_today=spent_today, spent_in_batch=spent_in_batch)
+        if refusal:
+            raise BudgetExceeded(refusal.replace("Not sent:", "Not retried:").replace(", then press Retry", ""))
+    return store.retry(job_id)

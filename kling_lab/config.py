@@ -11,6 +11,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +42,10 @@ class Settings:
     """Where hosts can reach this app for webhooks; None means poll only."""
     fal_jwks_url: str = DEFAULT_FAL_JWKS_URL
     """Where fal.ai publishes the keys its webhooks are signed with."""
+    budget_ceiling_per_day: Decimal | None = None
+    """The operator's daily ceiling (KLING_LAB_DAILY_BUDGET_USD); Settings may lower it, never raise it."""
+    budget_ceiling_per_batch: Decimal | None = None
+    """The operator's per-batch ceiling (KLING_LAB_BATCH_BUDGET_USD)."""
 
     @property
     def database_path(self) -> Path:
@@ -151,6 +156,8 @@ def load_settings(
     database_url, _ = lookup("KLING_LAB_DATABASE_URL")
     public_url, _ = lookup("KLING_LAB_PUBLIC_URL")
     jwks_url, _ = lookup("KLING_LAB_FAL_JWKS_URL")
+    ceiling_day, _ = lookup("KLING_LAB_DAILY_BUDGET_USD")
+    ceiling_batch, _ = lookup("KLING_LAB_BATCH_BUDGET_USD")
     return Settings(
         data_dir=data_dir.resolve(),
         database_url=database_url,
@@ -160,4 +167,17 @@ def load_settings(
         key_sources=sources,
         public_url=public_url.rstrip("/") if public_url else None,
         fal_jwks_url=jwks_url or DEFAULT_FAL_JWKS_URL,
+        budget_ceiling_per_day=_ceiling(ceiling_day),
+        budget_ceiling_per_batch=_ceiling(ceiling_batch),
     )
+
+
+def _ceiling(value: str | None) -> Decimal | None:
+    """An operator budget from its variable; an unreadable one is zero, so a typo never lifts a limit."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip().lstrip("$"))
+    except InvalidOperation:
+        return Decimal(0)
+    return amount if amount.is_finite() and amount >= 0 else Decimal(0)

@@ -40,6 +40,7 @@ from urllib.request import url2pathname
 
 import httpx
 
+from kling_lab.budget import effective_budgets, send_refusal
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
 from kling_lab.media import DownloadRefused, MediaStore, download_clip, make_thumbnail, probe_clip
@@ -54,6 +55,7 @@ from kling_lab.providers.base import (
     make_create_key,
 )
 from kling_lab.store import JobRecord, LeaseLost, Store
+from kling_lab.user_settings import load_user_settings
 
 log = logging.getLogger("kling_lab.runner")
 
@@ -514,6 +516,10 @@ class JobRunner:
             attempt = 0
             while True:
                 attempt += 1
+                refusal = self._budget_refusal(job)
+                if refusal:
+                    return self._move(job.id, JobState.FAILED, detail="refused by the budget before sending",
+                                      error=refusal, error_kind="budget")
                 # Unique per create attempt, and recorded before sending: a host that takes an id of ours
                 # (the official Kling API) refuses a reused one, and a lost answer is looked up by it.
                 create_key = make_create_key(job.id, job.attempts, attempt)
@@ -569,6 +575,16 @@ class JobRunner:
                     finally:
                         self._critical -= 1
                     return job
+
+    def _budget_refusal(self, job: JobRecord) -> str | None:
+        """Why this job may not be sent now (today's or its batch's budget), or None. Read fresh every time."""
+        if CAPABILITIES[job.provider].offline or not job.estimated_cost:
+            return None
+        budgets = effective_budgets(load_user_settings(self.settings.data_dir), self.settings)
+        if budgets.per_day is None and budgets.per_batch is None:
+            return None
+        spent_today, spent_in_batch = self.store.committed_besides(job.id, job.batch_id)
+        return send_refusal(budgets, cost=job.estimated_cost, spent_today=spent_today, spent_in_batch=spent_in_batch)
 
     @staticmethod
     def _charge_fields(job: JobRecord, status: TaskStatus) -> dict[str, Any]:

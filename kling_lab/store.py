@@ -635,12 +635,12 @@ class Store:
             raise KeyError(job_id)
         if job.state not in (JobState.FAILED, JobState.CANCELED, JobState.UNKNOWN):
             raise ValueError(f"Only a failed, canceled or unknown job can be retried; this one is {job.state.value}.")
-        if job.host_task_id and job.error_kind in ("download", "storage"):
+        if not retry_sends_create(job) and job.error_kind in ("download", "storage"):
             return self.transition(
                 job_id, JobState.DOWNLOADING, owner=None, detail="retry download", error=None, error_kind=None,
                 finished_at=None, attempts=job.attempts + 1,
             )
-        if job.host_task_id and job.error_kind == "internal":
+        if not retry_sends_create(job):
             # The host has (or had) the paid task; our own error must not cost a second create.
             return self.transition(
                 job_id, JobState.SUBMITTED, owner=None, detail="retry: follow the same host task", error=None,
@@ -687,6 +687,22 @@ class Store:
         """Money committed today: every job that may be charged, at its actual cost when known."""
         now = time.time() if now is None else now
         return self._spend_since(self._conn(), _start_of_day(now))
+
+    def committed_besides(self, job_id: str, batch_id: str, now: float | None = None) -> tuple[Decimal, Decimal]:
+        """(today's committed spend, the batch's committed spend), neither counting job `job_id`."""
+        now = time.time() if now is None else now
+        conn = self._conn()
+        columns = "estimated_cost, actual_cost, state, host_task_id"
+        today = conn.execute(f"SELECT {columns} FROM jobs WHERE created_at >= ? AND id != ?",  # noqa: S608
+                             (_start_of_day(now), job_id)).fetchall()
+        batch = conn.execute(f"SELECT {columns} FROM jobs WHERE batch_id = ? AND id != ?",  # noqa: S608
+                             (batch_id, job_id)).fetchall()
+        return sum((_charged(r) for r in today), Decimal(0)), sum((_charged(r) for r in batch), Decimal(0))
+
+
+def retry_sends_create(job: JobRecord) -> bool:
+    """True when retrying `job` sends a new (paid) create; False when it fetches or follows the host's task again."""
+    return not (job.host_task_id and job.error_kind in ("download", "storage", "internal"))
 
 
 @dataclass(frozen=True)

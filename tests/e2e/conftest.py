@@ -40,7 +40,7 @@ GRID_VIDEOS_JS = (
 )
 """A JS expression: the <video> elements of the (first) synchronized grid, inside its shadow root."""
 KEY_NAMES = ("KIE_API_KEY", "REPLICATE_API_TOKEN", "AIMLAPI_API_KEY", "FAL_KEY", "INFERENCE_API_KEY",
-             "KLING_ACCESS_KEY", "KLING_SECRET_KEY")
+             "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "REPLICATE_WEBHOOK_SECRET", "KIE_WEBHOOK_HMAC_KEY")
 
 
 def require_chromium() -> str:
