@@ -72,14 +72,20 @@ class RunningApp:
 
 @contextmanager
 def run_app(
-    data_dir: Path, env: Mapping[str, str] | None = None, *, script: str = "asgi_app.py", cwd: Path | None = None
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    script: str = "asgi_app.py",
+    cwd: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningApp]:
     """Start `streamlit run asgi_app.py` (the README's run command) on a free port and wait until healthy.
 
     `cwd` runs it from another working directory (the script is then given by its full path), e.g. one
-    holding its own `.streamlit/secrets.toml`, so a test never writes one into the repository.
+    holding its own `.streamlit/secrets.toml`, so a test never writes one into the repository. `port`
+    fixes the port in advance, for an app that must know its own address (KLING_LAB_PUBLIC_URL).
     """
-    port = free_port()
+    port = port or free_port()
     full_env = {k: v for k, v in os.environ.items() if k not in KEY_NAMES}
     full_env.update({"KLING_LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
     full_env.update(env or {})
