@@ -21,7 +21,7 @@ from kling_lab.capabilities import CAPABILITIES
 from kling_lab.pricing import format_usd
 from kling_lab.prompt_helpers import CAMERA_DIRECTIONS, append_phrase, dialogue_phrase, parse_variables
 from kling_lab.request import GenerationRequest, find_problems
-from kling_lab.store import BudgetExceeded
+from kling_lab.store import BudgetExceeded, new_batch_id
 
 KEEP = "session"
 
@@ -189,14 +189,17 @@ with preview:
         st.info("Write a prompt to see its variations and their cost.", icon=":material/edit:")
 
 if clicked:
+    runner = get_runner()
+    batch_id = new_batch_id()
+    runner.hold_keys(batch_id, st.session_state.get(SESSION_KEYS, {}))  # this session's keys, for this batch only
     try:
-        batch_id = submit_plan(get_store(), plan, settings, saved)
+        submit_plan(get_store(), plan, settings, saved, batch_id=batch_id)
     except BudgetExceeded as exc:
+        runner.release_keys(batch_id)
         st.error(str(exc), title="Over budget", icon=":material/account_balance_wallet:")
     except ValueError as exc:
+        runner.release_keys(batch_id)
         st.error(escape_markdown(str(exc)), title="Not sent", icon=":material/block:")  # it may quote the template
     else:
-        runner = get_runner()
-        runner.set_session_keys(st.session_state.get(SESSION_KEYS, {}))
         runner.wake()
         st.switch_page("app_pages/compare.py", query_params={"batch": batch_id})

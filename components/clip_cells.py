@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from components.runtime import current_settings, user_settings
+from components.runtime import SESSION_KEYS, current_settings, user_settings
 from components.video_grid import GridClip, GridEvent
 from kling_lab.batches import retry_job
 from kling_lab.capabilities import CAPABILITIES
@@ -92,9 +92,11 @@ def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None
                 cols[0].caption(escape_markdown(job.error or ""))
                 if cols[1].button("Retry", key=f"retry_{job.id}", icon=":material/replay:",
                                   help="Sends this clip again." if job.state == JobState.UNKNOWN else None):
+                    runner.hold_keys(job.batch_id, st.session_state.get(SESSION_KEYS, {}))  # for this batch only
                     try:
                         retry_job(store, job.id, current_settings(), user_settings())
                     except (BudgetExceeded, ValueError, KeyError) as exc:
+                        runner.release_keys(job.batch_id)
                         cols[0].error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else
                                                       "That clip no longer exists."), icon=":material/savings:")
                     else:

@@ -13,7 +13,7 @@ from kling_lab.batches import submit_rerun
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.media import MediaStore
 from kling_lab.pricing import PriceBook, format_usd
-from kling_lab.store import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, Store
+from kling_lab.store import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, Store, new_batch_id
 from kling_lab.user_settings import UserSettings
 
 SELECTED = "history_selected"
@@ -126,13 +126,15 @@ def _confirm_rerun(job: JobRecord, store: Store, book: PriceBook, user: UserSett
         st.write(f"Send this exact request to {CAPABILITIES[job.provider].label} again for {format_usd(price)}?")
         go, cancel = st.columns(2)
         if go.button("Send it", type="primary", key=f"rerun_go_{job.id}"):
-            try:
-                batch_id = submit_rerun(store, job, book, current_settings(), user)
-            except (BudgetExceeded, ValueError) as exc:
-                st.error(str(exc), title="Not sent")
-                return
             runner = get_runner()
-            runner.set_session_keys(st.session_state.get(SESSION_KEYS, {}))
+            batch_id = new_batch_id()
+            runner.hold_keys(batch_id, st.session_state.get(SESSION_KEYS, {}))  # for this batch only
+            try:
+                submit_rerun(store, job, book, current_settings(), user, batch_id=batch_id)
+            except (BudgetExceeded, ValueError) as exc:
+                runner.release_keys(batch_id)
+                st.error(escape_markdown(str(exc)), title="Not sent")
+                return
             runner.wake()
             st.session_state.pop(f"confirm_rerun_{job.id}", None)
             st.switch_page("app_pages/compare.py", query_params={"batch": batch_id})

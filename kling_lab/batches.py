@@ -113,6 +113,7 @@ def submit_plan(
     *,
     source: str = "app",
     budget_per_batch: Decimal | None = None,
+    batch_id: str | None = None,
 ) -> str:
     """Write a valid plan as a batch of queued jobs; returns the batch id.
 
@@ -146,6 +147,7 @@ def submit_plan(
         },
         budget_per_batch=budgets.per_batch,
         budget_per_day=budgets.per_day,
+        batch_id=batch_id,
     )
 
 
@@ -155,6 +157,8 @@ def submit_rerun(
     book: PriceBook,
     settings: Settings,
     user: UserSettings,
+    *,
+    batch_id: str | None = None,
 ) -> str:
     """Send a stored clip's exact request again as a new one-clip batch; returns the batch id.
 
@@ -178,6 +182,7 @@ def submit_rerun(
         settings={"rerun_of": job.id},
         budget_per_batch=effective_budgets(user, settings).per_batch,
         budget_per_day=effective_budgets(user, settings).per_day,
+        batch_id=batch_id,
     )
 
 

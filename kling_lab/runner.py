@@ -169,9 +169,9 @@ class JobRunner:
         self.media = media
         self.config = config or RunnerConfig()
         self._settings = settings
-        self._session_keys: dict[str, str] = {}
+        self._batch_keys: dict[str, dict[str, str]] = {}
         self._client_factory = client_factory
-        self._clients: dict[str, HostClient] = {}
+        self._clients: dict[tuple[str, str | None], HostClient] = {}
         self._batch_filter = batch_filter
         self._transport = transport
         self._identity = _RunnerIdentity(settings.data_dir) if batch_filter is None else None
@@ -251,21 +251,41 @@ class JobRunner:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._semaphores.clear)
 
-    def set_session_keys(self, keys: Mapping[str, str]) -> None:
-        """Keys typed into a browser session: kept in memory only, never stored."""
+    def hold_keys(self, batch_id: str, keys: Mapping[str, str]) -> None:
+        """Keys typed into one browser session, for the jobs of one batch that session submits (or retries).
+
+        Held in memory only, used for that batch's jobs only, and dropped once
+        none of its jobs is moving: they never become a default for another
+        session, the CLI or a worker. Call it before the batch is written (its
+        id comes from `store.new_batch_id()`), so no job can be sent without them.
+        """
+        typed = {name: value for name, value in keys.items() if value}
+        if not typed:
+            return
         with self._lock:
-            changed = False
-            for name, value in keys.items():
-                if value and self._session_keys.get(name) != value:
-                    self._session_keys[name] = value
-                    changed = True
-            if changed:
-                self._clients.clear()
+            self._batch_keys[batch_id] = {**self._batch_keys.get(batch_id, {}), **typed}
+
+    def release_keys(self, batch_id: str) -> None:
+        """Drop a batch's typed keys unless one of its jobs still needs them (a refused submit, a finished batch)."""
+        try:
+            busy = self.store.has_unfinished(batch_id)
+        except Exception:  # noqa: BLE001 - on doubt keep nothing: a job that needs the key fails and says so
+            busy = False
+        if not busy:
+            with self._lock:
+                if self._batch_keys.pop(batch_id, None) is not None:
+                    self._clients = {k: c for k, c in self._clients.items() if k[1] != batch_id}
+
+    def holds_keys_for(self, batch_id: str) -> bool:
+        """True while typed keys are held for `batch_id` (for tests and the Settings page)."""
+        with self._lock:
+            return batch_id in self._batch_keys
 
     @property
     def settings(self) -> Settings:
+        """The process's settings: environment, secrets file and saved settings; never a session's keys."""
         with self._lock:
-            return self._settings.with_session_keys(self._session_keys)
+            return self._settings
 
     def request_cancel(self, job_id: str) -> str:
         """Ask to cancel a job; returns a sentence saying what will happen."""
@@ -295,7 +315,7 @@ class JobRunner:
         nothing ("refused"). "unmatched" when no job of ours has that task.
         """
         try:
-            client = self._client(provider)
+            client = self._client(provider, require_key=False)
             news = client.parse_webhook(body, headers)
         except Exception:  # noqa: BLE001 - a bad callback must never hurt the server
             log.warning("ignored an unreadable %s callback", provider)
@@ -445,20 +465,27 @@ class JobRunner:
             await asyncio.wait_for(event.wait(), seconds)
         event.clear()
 
-    def _client(self, provider: str) -> HostClient:
+    def _client(self, provider: str, batch_id: str | None = None, *, require_key: bool = True) -> HostClient:
+        """The client for a provider, with the keys typed for `batch_id` when that batch has some.
+
+        A callback is parsed without a key (`require_key=False`): checking a
+        signature needs the host's signing secret, never the API key.
+        """
         with self._lock:
-            client = self._clients.get(provider)
+            typed = self._batch_keys.get(batch_id) if batch_id else None
+            cache_key = (provider, batch_id if typed else None)
+            client = self._clients.get(cache_key)
             if client is not None:
                 return client
-            settings = self._settings.with_session_keys(self._session_keys)
-        if not settings.has_key(provider):
+            settings = self._settings.with_session_keys(typed) if typed else self._settings
+        if require_key and not settings.has_key(provider):
             caps = CAPABILITIES[provider]
             names = " and ".join(caps.key_env)
             raise MissingKey(f"No key is set for {caps.label}. Add {names} in Settings, then press Retry.")
         client = self._client_factory(provider, settings, self.media)
         with self._lock:
-            self._clients.setdefault(provider, client)
-            return self._clients[provider]
+            self._clients.setdefault(cache_key, client)
+            return self._clients[cache_key]
 
     def _semaphore(self, provider: str) -> asyncio.Semaphore:
         sem = self._semaphores.get(provider)
@@ -470,6 +497,7 @@ class JobRunner:
     # -- driving one job -------------------------------------------------------------------------
 
     async def _drive(self, job_id: str) -> None:
+        job: JobRecord | None = None
         try:
             job = self.store.get_job(job_id)
             while job is not None and job.state not in FINAL_STATES and not self._stopping:
@@ -492,18 +520,21 @@ class JobRunner:
                 self._move(job_id, JobState.FAILED, error=f"Kling Lab hit an internal error ({type(exc).__name__}).",
                            error_kind="internal")
         finally:
+            batch_id = job.batch_id if job is not None else None
             self._tasks.pop(job_id, None)
             self._job_wakeups.pop(job_id, None)
             self._pushed.pop(job_id, None)
             self._last_wakeup.pop(job_id, None)
             self._cancel_requested.discard(job_id)
+            if batch_id is not None and not self._stopping:
+                self.release_keys(batch_id)
 
     def _move(self, job_id: str, state: JobState, detail: str = "", **fields: Any) -> JobRecord:
         return self.store.transition(job_id, state, owner=self.owner, detail=detail, **fields)
 
     async def _send(self, job: JobRecord) -> JobRecord:
         try:
-            client = self._client(job.provider)
+            client = self._client(job.provider, job.batch_id)
         except MissingKey as exc:
             return self._move(job.id, JobState.FAILED, error=str(exc), error_kind="auth")
         except Exception as exc:  # noqa: BLE001 - e.g. a provider module that can't be built
@@ -616,7 +647,7 @@ class JobRunner:
         assert self._http is not None
         create_key = job.host_extra.get("create_key") or job.id
         try:
-            client = self._client(job.provider)
+            client = self._client(job.provider, job.batch_id)
             found = await client.lookup(self._http, create_key)
         except Exception:  # noqa: BLE001 - lookup is best effort
             found = None
@@ -635,7 +666,7 @@ class JobRunner:
         """Poll (or take webhook news) until the host finishes, then download."""
         assert self._http is not None
         try:
-            client = self._client(job.provider)
+            client = self._client(job.provider, job.batch_id)
         except MissingKey as exc:
             # Without the key we can't ask; keep the job and check again later rather than lose it.
             self._move(job.id, job.state, detail=str(exc), error=str(exc), error_kind="auth")
@@ -800,7 +831,7 @@ class JobRunner:
             return self._move(job.id, JobState.CANCELED, detail="canceled before sending",
                               error="Canceled before it was sent; nothing was charged.")
         assert self._http is not None
-        client = client or self._client(job.provider)
+        client = client or self._client(job.provider, job.batch_id)
         submission = submission or Submission(job.host_task_id, job.host_extra or None)
         try:
             accepted = await client.cancel(self._http, submission)

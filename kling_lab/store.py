@@ -242,6 +242,11 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
+def new_batch_id() -> str:
+    """A fresh batch id, for a batch about to be written."""
+    return new_id("b")
+
+
 def _dec(value: str | None) -> Decimal | None:
     return Decimal(value) if value not in (None, "") else None
 
@@ -339,8 +344,12 @@ class Store:
         budget_per_batch: Decimal | None = None,
         budget_per_day: Decimal | None = None,
         now: float | None = None,
+        batch_id: str | None = None,
     ) -> str:
         """Write a batch and its queued jobs atomically, after checking the budgets.
+
+        `batch_id` (from `new_batch_id()`) lets a caller prepare for the batch
+        before it exists, e.g. hand the runner a session's keys first.
 
         The day's spend is read inside the same write transaction, so two
         batches submitted in the same second can't both slip under the daily
@@ -353,7 +362,7 @@ class Store:
                 f"This batch would cost ${total:.2f}, over the per-batch budget of ${budget_per_batch:.2f}. "
                 "Remove variations or raise the budget in Settings."
             )
-        batch_id = new_id("b")
+        batch_id = batch_id or new_batch_id()
         with self._write() as c:
             if budget_per_day is not None:
                 spent = self._spend_since(c, _start_of_day(now))

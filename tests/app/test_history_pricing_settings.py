@@ -118,7 +118,10 @@ def test_rerun_creates_exactly_one_new_job_after_showing_the_cost(app, data_dir,
 
 
 class _NoRunner:
-    def set_session_keys(self, keys) -> None:  # noqa: ANN001
+    def hold_keys(self, batch_id, keys) -> None:  # noqa: ANN001
+        pass
+
+    def release_keys(self, batch_id) -> None:  # noqa: ANN001
         pass
 
     def wake(self) -> None:
