@@ -8,12 +8,11 @@ Keys typed into the Settings page live in this session's state only.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import streamlit as st
 
-from kling_lab.config import Settings, load_settings
+from kling_lab.config import Settings, load_settings, with_saved_settings
 from kling_lab.media import MediaStore
 from kling_lab.pricing import PriceBook, load_price_book
 from kling_lab.runner import JobRunner, RunnerConfig
@@ -51,11 +50,7 @@ def current_settings() -> Settings:
 
 def current_settings_for_runner() -> Settings:
     """Environment and secrets with the base URLs saved in Settings; no session's keys."""
-    base = _base_settings()
-    saved = user_settings()
-    if not saved.base_urls:
-        return base
-    return dataclasses.replace(base, base_urls={**base.base_urls, **saved.base_urls})
+    return with_saved_settings(_base_settings(), user_settings().base_urls)
 
 
 @st.cache_resource(show_spinner=False)
@@ -72,9 +67,7 @@ def get_media() -> MediaStore:
 @st.cache_resource(show_spinner=False, on_release=lambda runner: runner.stop())
 def get_runner() -> JobRunner:
     """The process's job runner, started and resuming every unfinished job of the store."""
-    saved = user_settings()
-    config = RunnerConfig()
-    config.concurrency.update(saved.concurrency)
+    config = RunnerConfig.with_saved_limits(_base_settings().data_dir)
     return JobRunner(get_store(), get_media(), current_settings_for_runner(), config=config).start()
 
 

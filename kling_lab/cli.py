@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, MODES
-from kling_lab.config import Settings, load_settings
+from kling_lab.config import Settings
 from kling_lab.images import FrameRef, inspect_frame
 from kling_lab.media import MediaStore
 from kling_lab.providers.base import FINAL_STATES, JobState
 from kling_lab.request import GenerationRequest, find_problems, validate
 from kling_lab.store import JobRecord, Store
-from kling_lab.user_settings import load_user_settings, parse_budget
+from kling_lab.user_settings import load_user_settings, parse_budget, resolve_settings
 from kling_lab.variations import parse_sweep_values
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_INVALID = 0, 1, 2
@@ -310,7 +310,7 @@ def _job_json(job: JobRecord) -> dict[str, Any]:
 
 def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     from kling_lab.batches import submit_plan
-    from kling_lab.runner import JobRunner
+    from kling_lab.runner import JobRunner, RunnerConfig
     from kling_lab.store import BudgetExceeded
 
     store, media = _open(settings)
@@ -327,7 +327,8 @@ def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> i
         raise InvalidInput(str(exc).split("\n")) from exc
     out.note(f"Batch {batch_id}: {len(plan.takes)} take(s) queued.")
     if not args.detach:
-        runner = JobRunner(store, media, settings, batch_filter=batch_id).start()
+        runner = JobRunner(store, media, settings, batch_filter=batch_id,
+                           config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
         try:
             _wait_for_batch(store, batch_id, out)
         finally:
@@ -406,10 +407,10 @@ def cmd_history(args: argparse.Namespace, out: Output, settings: Settings) -> in
 
 
 def cmd_worker(args: argparse.Namespace, out: Output, settings: Settings) -> int:
-    from kling_lab.runner import JobRunner
+    from kling_lab.runner import JobRunner, RunnerConfig
 
     store, media = _open(settings)
-    runner = JobRunner(store, media, settings).start()
+    runner = JobRunner(store, media, settings, config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
     out.note(f"Worker {runner.owner} is running jobs from {settings.data_dir}. Press Ctrl+C to stop.")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -450,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _check_text_arguments(args)
-        settings = load_settings(secrets=_project_secrets())
+        settings = resolve_settings(secrets=_project_secrets())
         return COMMANDS[args.command](args, out, settings)
     except InvalidInput as exc:
         if out.as_json:

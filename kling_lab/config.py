@@ -181,3 +181,10 @@ def _ceiling(value: str | None) -> Decimal | None:
     except InvalidOperation:
         return Decimal(0)
     return amount if amount.is_finite() and amount >= 0 else Decimal(0)
+
+
+def with_saved_settings(settings: Settings, saved_base_urls: Mapping[str, str]) -> Settings:
+    """`settings` with the base URLs saved from the Settings page over those of the environment and secrets."""
+    if not saved_base_urls:
+        return settings
+    return dataclasses.replace(settings, base_urls={**settings.base_urls, **saved_base_urls})

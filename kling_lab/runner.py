@@ -95,6 +95,13 @@ class RunnerConfig:
     webhook_wake_interval: float = 2.0
     """Unsigned callbacks wake a job to ask the host at most this often."""
 
+    @classmethod
+    def with_saved_limits(cls, data_dir: Path, **changes: Any) -> RunnerConfig:
+        """The default config with the per-host limits saved in Settings (what the app, CLI and workers run)."""
+        config = cls(**changes)
+        config.concurrency.update(load_user_settings(data_dir).concurrency)
+        return config
+
     def poll_delay(self, attempt: int, elapsed: float, previous: float) -> float:
         """The wait before the next status request."""
         if elapsed < self.poll_slow_after:

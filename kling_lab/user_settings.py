@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from kling_lab.capabilities import CAPABILITIES
+from kling_lab.config import Settings, load_settings, with_saved_settings
 from kling_lab.media import write_atomically
 
 SETTINGS_FILE = "settings.json"
@@ -93,3 +95,14 @@ def parse_base_url(value: object) -> tuple[str | None, str | None]:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return None, f"“{text}” is not a web address (it must start with https:// or http://)."
     return text.rstrip("/"), None
+
+
+def resolve_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str, object] | None = None) -> Settings:
+    """The one settings resolution the app, the CLI and workers share: environment, secrets, then saved settings.
+
+    Keys come from the environment and the secrets file only (a key typed in a
+    browser travels with that session's batches, never through here); base URLs
+    saved in Settings apply over theirs.
+    """
+    base = load_settings(environ, secrets)
+    return with_saved_settings(base, load_user_settings(base.data_dir).base_urls)
