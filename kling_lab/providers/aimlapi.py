@@ -1,14 +1,20 @@
 """AI/ML API host client for Kling 2.6 Pro (`klingai/video-v2-6-pro-{text,image}-to-video`).
 
 One endpoint creates and polls: `POST /v2/video/generations`, then
-`GET /v2/video/generations?generation_id=<id>`. Generation ids contain `:`
-and `/`, so the id is percent-encoded. Audio defaults to ON here: always sent.
-AI/ML API documents no webhook and no cancel call.
+`GET /v2/video/generations?generation_id=<id>` (aimlapi/api-docs:
+docs/api-references/video-models/Kling-AI/video-v2-6-pro-*.json and
+universal-video-fetch.json). The base URL is the host root; AI/ML API's samples
+write `https://api.aimlapi.com/v2`, which Settings normalizes to the root.
+Generation ids contain `:` and `/`, so the id is percent-encoded. Audio
+defaults to ON here: always sent. What a generation cost comes back as
+`meta.usage.credits_used`. AI/ML API documents no webhook and no cancel call.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -17,14 +23,18 @@ import httpx
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
+    HostCharge,
+    HostError,
     HostProtocolError,
     Submission,
     TaskPhase,
     TaskStatus,
+    WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
+    credits_error,
     failure_sentence,
     frame_data_uri,
     host_detail,
@@ -38,6 +48,9 @@ from kling_lab.request import GenerationRequest
 TEXT_TO_VIDEO_MODEL = "klingai/video-v2-6-pro-text-to-video"
 IMAGE_TO_VIDEO_MODEL = "klingai/video-v2-6-pro-image-to-video"
 KEY_NAME = "AIMLAPI_API_KEY"
+CREDITS_PER_USD = Decimal(2_000_000)
+"""AI/ML API's published conversion, "$1 USD = 2,000,000 credits" (docs.aimlapi.com/faq/how-can-i-track-my-funds)."""
+CHARGE_SOURCE = "meta.usage.credits_used"
 
 _STATES: dict[str, TaskPhase] = {
     "queued": "queued",
@@ -88,17 +101,42 @@ def _video_url(host: HostIdentity, video: Any) -> str:
     raise HostProtocolError(f"{host.label} reported a completed generation without a video URL.")
 
 
+def host_charge(body: Mapping[str, Any]) -> HostCharge | None:
+    """What the answer says the generation cost (`meta.usage.credits_used`), or None when it says nothing usable."""
+    meta = body.get("meta")
+    usage = meta.get("usage") if isinstance(meta, Mapping) else None
+    credits = usage.get("credits_used") if isinstance(usage, Mapping) else None
+    if isinstance(credits, bool) or not isinstance(credits, int | float):
+        return None
+    if not math.isfinite(credits) or credits < 0:
+        return None
+    return HostCharge(Decimal(str(credits)), "credits", CHARGE_SOURCE)
+
+
 def parse_generation(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, TaskStatus]:
-    """(generation id, status) from a create or poll answer (they share one shape)."""
+    """(generation id, status) from a create or poll answer (they share one shape), with the charge reported."""
     generation_id = require_text(host, body, "id", "a generation")
     phase = require_phase(host, body.get("status"), _STATES, "generation status")
+    charge = host_charge(body)
+    cost = charge.amount / CREDITS_PER_USD if charge is not None else None
     if phase == "succeeded":
-        return generation_id, TaskStatus("succeeded", video_url=_video_url(host, body.get("video")), progress=1.0)
+        video_url = _video_url(host, body.get("video"))
+        return generation_id, TaskStatus("succeeded", video_url=video_url, progress=1.0, actual_cost=cost,
+                                         host_charge=charge)
     if phase == "failed":
         error = body.get("error")
         reason = host_detail(error) if error is not None else None
-        return generation_id, TaskStatus("failed", error=failure_sentence(host, reason))
-    return generation_id, TaskStatus(phase)
+        return generation_id, TaskStatus("failed", error=failure_sentence(host, reason), actual_cost=cost,
+                                         host_charge=charge)
+    return generation_id, TaskStatus(phase, actual_cost=cost, host_charge=charge)
+
+
+def classify(host: HostIdentity, response: httpx.Response, body: Any) -> HostError | None:
+    """AI/ML API answers an empty balance with 403 ("You've run out of credits..."), not 402."""
+    detail = host_detail(body) or ""
+    if response.status_code == 403 and "credit" in detail.lower():
+        return credits_error(host, status_code=403)
+    return None
 
 
 class AimlapiClient(KeyedHostClient):
@@ -108,8 +146,18 @@ class AimlapiClient(KeyedHostClient):
     caps = CAPABILITIES["aimlapi"]
     build_payload = staticmethod(build_payload)
 
+    def _read(self, response: httpx.Response) -> Mapping[str, Any]:
+        body = read_json(self.host, response, classify=lambda r, b: classify(self.host, r, b))
+        return require_mapping(self.host, body, "a generation")
+
     async def create(
-        self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
+        self,
+        http: httpx.AsyncClient,
+        request: GenerationRequest,
+        *,
+        job_id: str,
+        frames: FrameReader,
+        create_key: str | None = None,
     ) -> Submission:
         """Start a generation. Raises HostError on refusal."""
         headers = self._headers()
@@ -119,30 +167,33 @@ class AimlapiClient(KeyedHostClient):
         response = await http.post(
             f"{self._base}/v2/video/generations", headers=headers, json=build_payload(request, image=image)
         )
-        body = require_mapping(self.host, read_json(self.host, response), "a generation")
-        return Submission(task_id=require_text(self.host, body, "id", "a generation"))
+        return Submission(task_id=require_text(self.host, self._read(response), "id", "a generation"))
 
     async def status(self, http: httpx.AsyncClient, submission: Submission) -> TaskStatus:
         """The generation's state; the id is percent-encoded because it contains `:` and `/`."""
         url = f"{self._base}/v2/video/generations?generation_id={quote(submission.task_id, safe='')}"
         response = await http.get(url, headers=self._headers())
-        body = require_mapping(self.host, read_json(self.host, response), "a generation")
-        return parse_generation(self.host, body)[1]
+        return parse_generation(self.host, self._read(response))[1]
 
     async def cancel(self, http: httpx.AsyncClient, submission: Submission) -> bool:
         """AI/ML API has no cancel call."""
         return False
 
-    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
-        """AI/ML API cannot find a generation by our job id."""
+    async def lookup(self, http: httpx.AsyncClient, create_key: str) -> Submission | None:
+        """AI/ML API cannot find a generation by an id of ours."""
         return None
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
-        """AI/ML API documents no callback; a body of the generation shape is still understood."""
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> WebhookNews | None:
+        """At most a wake-up: AI/ML API documents no callback and signs nothing, so no status is believed.
+
+        A body of the generation shape names the generation to poll; anything
+        else is None.
+        """
         parsed = webhook_object(body)
         if parsed is None:
             return None
         try:
-            return parse_generation(self.host, parsed)
+            generation_id, _ = parse_generation(self.host, parsed)
         except HostProtocolError:
             return None
+        return WebhookNews(generation_id)

@@ -15,7 +15,8 @@ import time
 from collections.abc import Mapping
 
 TIMESTAMP_TOLERANCE_S = 300
-"""How far a signed timestamp may be from our clock (Replicate's SDK default; fal and Kie name none)."""
+"""How far a signed timestamp may be from our clock: five minutes, the Standard Webhooks window
+(replicate's SDK checks the time only when given a tolerance; fal and Kie name none)."""
 
 
 def header(headers: Mapping[str, str], name: str) -> str:

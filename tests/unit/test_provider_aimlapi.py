@@ -1,12 +1,15 @@
-"""AI/ML API client: payload mapping, percent-encoded generation ids, status mapping, errors."""
+"""AI/ML API client: payload mapping, base URLs, percent-encoded ids, statuses, reported charges, errors."""
 
 from __future__ import annotations
+
+import json
+from decimal import Decimal
 
 import httpx
 import pytest
 
-from kling_lab.providers.aimlapi import AimlapiClient, build_payload, parse_generation
-from kling_lab.providers.base import HostError, HostProtocolError, Submission
+from kling_lab.providers.aimlapi import AimlapiClient, build_payload, host_charge, parse_generation
+from kling_lab.providers.base import HostCharge, HostError, HostProtocolError, Submission
 from kling_lab.providers.http_errors import frame_data_uri
 from tests.emulator.testing import (
     GENERIC_FAULT_CASES,
@@ -85,6 +88,35 @@ def test_completed_reads_video_url(client):
     assert (result.phase, result.video_url) == ("succeeded", "https://v.mp4")
 
 
+def test_completed_generation_reports_credits_used_and_their_dollar_value(client):
+    body = {"id": "g:m", "status": "completed", "video": {"url": "https://v.mp4"},
+            "meta": {"usage": {"credits_used": 120000}}}
+    _, result = parse_generation(client.host, body)
+    assert result.host_charge == HostCharge(Decimal(120000), "credits", "meta.usage.credits_used")
+    assert result.actual_cost == Decimal("0.06")
+
+
+def test_fractional_credits_keep_their_exact_value(client):
+    body = {"id": "g:m", "status": "completed", "video": {"url": "https://v.mp4"},
+            "meta": {"usage": {"credits_used": 1234.5}}}
+    _, result = parse_generation(client.host, body)
+    assert (result.host_charge.amount, result.actual_cost) == (Decimal("1234.5"), Decimal("0.00061725"))
+
+
+@pytest.mark.parametrize("meta", [None, {}, {"usage": None}, {"usage": {"credits_used": True}},
+                                  {"usage": {"credits_used": -5}}, {"usage": {"credits_used": "120000"}},
+                                  {"usage": {"credits_used": float("nan")}}])
+def test_a_missing_or_unreadable_charge_is_not_invented(meta):
+    assert host_charge({"id": "g:m", "status": "completed", "meta": meta}) is None
+
+
+def test_a_failed_generation_that_reports_a_charge_keeps_it(client):
+    body = {"id": "g:m", "status": "error", "error": {"name": "E", "message": "Upstream failed"},
+            "meta": {"usage": {"credits_used": 0}}}
+    _, result = parse_generation(client.host, body)
+    assert (result.phase, result.host_charge.amount, result.actual_cost) == ("failed", 0, 0)
+
+
 def test_error_status_reports_the_error_message(client):
     body = {"id": "g:m", "status": "error", "error": {"name": "GenerationError", "message": "Upstream failed"}}
     _, result = parse_generation(client.host, body)
@@ -98,6 +130,20 @@ def test_unreadable_generations_raise_protocol_errors(client, body):
 
 
 # -- over HTTP ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "/v2", "/v2/"])
+def test_a_generation_completes_with_the_base_url_written_either_way(emu, store, suffix):
+    client = client_for(emu, "aimlapi", KLING_LAB_AIMLAPI_BASE_URL=emu.base_url("aimlapi") + suffix)
+
+    async def scenario(http):
+        submission = await client.create(http, text_request(audio=True), job_id="job-1", frames=store)
+        return await poll_until_final(client, http, submission)
+
+    status = run(scenario)
+    assert status.phase == "succeeded" and status.video_url.startswith(emu.url)
+    assert status.host_charge.amount == 120000 and status.actual_cost == Decimal("0.06")
+    assert emu.creates("aimlapi")[0].path == "/aimlapi/v2/video/generations"
 
 
 def test_create_posts_the_mapped_body(emu, client, store):
@@ -176,6 +222,21 @@ def test_validation_errors_quote_the_host_message(emu, client, store):
     assert caught.value.kind == "invalid" and "duration: must be 5 or 10" in caught.value.message
 
 
+def test_an_empty_balance_answered_with_403_reads_as_out_of_credits(emu, client, store):
+    emu.add_fault("http", host="aimlapi", op="create", status=403)
+    with pytest.raises(HostError) as caught:
+        run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert (caught.value.kind, caught.value.status_code) == ("credits", 403)
+    assert "out of credits" in caught.value.message
+
+
+def test_a_403_about_something_else_stays_an_access_refusal(emu, client, store):
+    emu.add_fault("http", host="aimlapi", op="create", status=403, message="This model is not available to you")
+    with pytest.raises(HostError) as caught:
+        run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert caught.value.kind == "auth"
+
+
 @pytest.mark.parametrize("case", GENERIC_FAULT_CASES, ids=lambda c: c.id)
 def test_http_faults_map_to_host_errors(emu, client, store, case):
     emu.add_fault("http", host="aimlapi", op="create", **fault_options(case))
@@ -204,7 +265,17 @@ def test_a_timeout_before_processing_creates_nothing(emu, client, store):
     assert emu.stats()["accepted_creates"] == {}
 
 
-def test_no_cancel_lookup_or_webhook(client):
+def test_no_cancel_and_no_lookup(client):
     assert run(lambda http: client.cancel(http, Submission("x"))) is False
-    assert run(lambda http: client.lookup(http, "job-1")) is None
-    assert client.parse_webhook(b"not json", {}) is None
+    assert run(lambda http: client.lookup(http, "job-1-0-1")) is None
+
+
+def test_a_callback_is_at_most_a_wake_up_because_nothing_is_signed(client):
+    body = json.dumps({"id": "g:m", "status": "completed", "video": {"url": "https://evil.example/v.mp4"}})
+    news = client.parse_webhook(body.encode(), {"Authorization": "Bearer anything"})
+    assert (news.task_id, news.status, news.verified) == ("g:m", None, False)
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"status": "completed"}', b'{"id": "g", "status": "?"}'])
+def test_bodies_that_are_not_generations_are_ignored(client, body):
+    assert client.parse_webhook(body, {}) is None

@@ -143,7 +143,7 @@ def test_http_faults_on_download_are_plain_text(web, emu):
 
 def test_fault_rules_skip_then_fire_count_times(web, emu):
     emu.add_fault("http", host="replicate", op="status", status=500, skip=1, count=2)
-    url = f"{emu.base_url('replicate')}/predictions/nope"
+    url = f"{emu.base_url('replicate')}/v1/predictions/nope"
     auth = {"Authorization": f"Bearer {emu.keys['REPLICATE_API_TOKEN']}"}
     codes = [web.get(url, headers=auth).status_code for _ in range(4)]
     assert codes == [404, 500, 500, 404]
@@ -153,7 +153,7 @@ def test_fault_rules_skip_then_fire_count_times(web, emu):
 
 def test_fault_rules_match_by_host(web, emu):
     emu.add_fault("http", host="kie", op="*", status=500, count=None)
-    url = f"{emu.base_url('replicate')}/predictions/nope"
+    url = f"{emu.base_url('replicate')}/v1/predictions/nope"
     assert web.get(url).status_code == 401
 
 
@@ -204,7 +204,7 @@ def test_creates_are_counted_per_host_and_prompt(emu):
 def test_env_points_settings_at_the_emulator(emu):
     settings = load_settings(environ=emu.env(), secrets={})
     assert settings.base_url("kie") == f"{emu.url}/kie"
-    assert settings.base_url("replicate") == f"{emu.url}/replicate/v1"
+    assert settings.base_url("replicate") == f"{emu.url}/replicate"
     assert settings.kie_upload_url == f"{emu.url}/kie-upload"
     assert all(settings.has_key(p) for p in ("kie", "replicate", "aimlapi", "fal", "kling", "inference"))
 
@@ -221,7 +221,7 @@ def test_stop_releases_hanging_requests_promptly():
 
         def call():
             try:
-                httpx.get(f"{local.base_url('replicate')}/predictions/x", timeout=30)
+                httpx.get(f"{local.base_url('replicate')}/v1/predictions/x", timeout=30)
             except httpx.HTTPError as exc:
                 errors.append(exc)
 

@@ -33,7 +33,7 @@ class HostEmulator:
 
     name: ClassVar[str]
     prefix: ClassVar[str]
-    """Path prefix of the host's base URL on the emulator (e.g. "/replicate/v1")."""
+    """Path prefix of the host's base URL on the emulator (e.g. "/replicate")."""
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
