@@ -1,6 +1,6 @@
 """Kling Lab: the entry script. Page config and navigation only.
 
-Pages live in app_pages/, not pages/: Streamlit also auto-discovers a pages/
+Pages live in pages/, not pages/: Streamlit also auto-discovers a pages/
 folder as a legacy multipage app and shows that list whenever st.navigation is
 hidden (the review board hides it).
 """
@@ -12,11 +12,11 @@ import streamlit as st
 st.set_page_config(page_title="Kling Lab", page_icon="🎬", layout="wide")
 
 pages = [
-    st.Page("app_pages/compose.py", title="Compose", icon=":material/edit_note:", default=True),
-    st.Page("app_pages/compare.py", title="Compare", icon=":material/grid_view:"),
-    st.Page("app_pages/history.py", title="History", icon=":material/video_library:"),
-    st.Page("app_pages/pricing.py", title="Pricing", icon=":material/payments:"),
-    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("pages/compose.py", title="Compose", icon=":material/edit_note:", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/grid_view:"),
+    st.Page("pages/history.py", title="History", icon=":material/video_library:"),
+    st.Page("pages/pricing.py", title="Pricing", icon=":material/payments:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 # A review link (?view=review) is a clean board for a meeting: no navigation to the rest of the lab.
 review = st.query_params.get("view") == "review"

@@ -76,7 +76,7 @@ def main() -> int:
     first_page: list[float] = []
     for _ in range(5):
         at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
-        at.switch_page("app_pages/history.py")
+        at.switch_page("pages/history.py")
         t = time.perf_counter()
         at.run()
         first_page.append((time.perf_counter() - t) * 1000)

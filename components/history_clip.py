@@ -78,14 +78,14 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
     cols = st.columns([1, 1, 1, 1, 1])
     if cols[0].button("Load into Compose", icon=":material/edit_note:", key=f"load_{job.id}"):
         load_into_compose(job)
-        st.switch_page("app_pages/compose.py")
+        st.switch_page("pages/compose.py")
     rerun_price = book.price_for(job.request, job.provider)
     if cols[1].button(f"Re-run · {format_usd(rerun_price)}", icon=":material/replay:", key=f"rerun_{job.id}",
                       help="Sends the same request again as a new clip; the price shown is what it costs now."):
         st.session_state[f"confirm_rerun_{job.id}"] = True
     if job.video_path and job.deleted_at is None:
         cols[2].link_button("Download MP4", f"/clips/{job.id}.mp4?download=1", icon=":material/download:")
-    cols[3].page_link("app_pages/compare.py", label="Open batch", icon=":material/grid_view:",
+    cols[3].page_link("pages/compare.py", label="Open batch", icon=":material/grid_view:",
                       query_params={"batch": job.batch_id})
     with cols[4].popover("Delete", icon=":material/delete:"):
         st.write("Delete this clip's video and thumbnail? Its request and cost stay in the spend record.")
@@ -137,7 +137,7 @@ def _confirm_rerun(job: JobRecord, store: Store, book: PriceBook, user: UserSett
                 return
             runner.wake()
             st.session_state.pop(f"confirm_rerun_{job.id}", None)
-            st.switch_page("app_pages/compare.py", query_params={"batch": batch_id})
+            st.switch_page("pages/compare.py", query_params={"batch": batch_id})
         if cancel.button("Cancel", key=f"rerun_no_{job.id}"):
             st.session_state.pop(f"confirm_rerun_{job.id}", None)
             st.rerun()

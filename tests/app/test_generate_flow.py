@@ -95,6 +95,6 @@ def test_compare_after_a_reload_shows_the_same_batch_from_the_store(app: AppTest
     fresh = AppTest.from_file(app._script_path, default_timeout=60)
     fresh.query_params["batch"] = batch_id
     fresh.run()
-    fresh.switch_page("app_pages/compare.py").run()
+    fresh.switch_page("pages/compare.py").run()
     assert [c["label"] for c in _grid_clips(fresh)] == ["dusk", "dawn"]
     assert [c["state"] for c in _grid_clips(fresh)] == ["done", "done"]

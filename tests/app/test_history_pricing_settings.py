@@ -50,7 +50,7 @@ def _seed(data_dir: Path, tiny_mp4: bytes) -> dict[str, str]:
 
 def _history(app: AppTest) -> AppTest:
     app.run()
-    app.switch_page("app_pages/history.py").run()
+    app.switch_page("pages/history.py").run()
     assert not app.exception
     return app
 
@@ -87,7 +87,7 @@ def test_load_into_compose_restores_every_control_including_frames(app, data_dir
     assert app.toggle(key="compose_cfg_on").value is True
     assert app.slider(key="compose_cfg").value == pytest.approx(0.3)
     assert app.metric[0].value == "$1.40"
-    app.switch_page("app_pages/history.py").run()
+    app.switch_page("pages/history.py").run()
     app.button(key=f"open_{ids['lighthouse']}").click().run()
     app.button(key=f"load_{ids['lighthouse']}").click().run()
     assert app.selectbox(key="compose_provider").value == "kie"
@@ -147,28 +147,28 @@ def test_delete_removes_the_files_and_keeps_the_spend(app, data_dir, tiny_mp4) -
 
 def test_price_override_changes_the_estimate_and_a_bad_one_is_refused(app, data_dir) -> None:
     app.run()
-    app.switch_page("app_pages/pricing.py").run()
+    app.switch_page("pages/pricing.py").run()
     editor_key = "pricing_editor_fal"
     app.session_state[editor_key] = {"edited_rows": {0: {"value": 0.1}}, "added_rows": [], "deleted_rows": []}
     app.button(key="pricing_save").click().run()
     assert not app.error
     assert (data_dir / "price_overrides.toml").exists()
-    app.switch_page("app_pages/compose.py").run()
+    app.switch_page("pages/compose.py").run()
     app.selectbox(key="compose_provider").select("fal").run()
     app.text_area(key="compose_prompt").set_value("a fox").run()
     assert app.metric[0].value == "$0.50"
-    app.switch_page("app_pages/pricing.py").run()
+    app.switch_page("pages/pricing.py").run()
     app.session_state[editor_key] = {"edited_rows": {1: {"value": -2.0}}, "added_rows": [], "deleted_rows": []}
     app.button(key="pricing_save").click().run()
     assert any("negative" in e.value for e in app.error)
-    app.switch_page("app_pages/compose.py").run()
+    app.switch_page("pages/compose.py").run()
     assert app.metric[0].value == "$0.50"
 
 
 def test_settings_shows_where_a_key_came_from_and_never_the_key(app, monkeypatch) -> None:
     monkeypatch.setenv("FAL_KEY", "fal-visible-secret-123456")
     app.run()
-    app.switch_page("app_pages/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     text = " ".join(m.value for m in app.markdown)
     assert "fal.ai" in text and "environment" in text
     rendered = str(app._tree)
@@ -181,7 +181,7 @@ def test_settings_shows_where_a_key_came_from_and_never_the_key(app, monkeypatch
 
 def test_settings_refuses_a_bad_budget_with_a_message(app, data_dir) -> None:
     app.run()
-    app.switch_page("app_pages/settings.py").run()
+    app.switch_page("pages/settings.py").run()
     app.text_input(key="settings_budget_day").set_value("lots").run()
     app.button(key="settings_save").click().run()
     assert any("not an amount" in e.value for e in app.error)
@@ -196,7 +196,7 @@ def test_review_board_hides_costs_and_stores_picks_and_comments(app, data_dir, t
     app.query_params["batch"] = batch_id
     app.query_params["view"] = "review"
     app.run()
-    app.switch_page("app_pages/compare.py").run()
+    app.switch_page("pages/compare.py").run()
     assert app.title[0].value == "Review"
     (grid,) = app.get("bidi_component")
     data = json.loads(grid.proto.json)
@@ -211,7 +211,7 @@ def test_review_board_hides_costs_and_stores_picks_and_comments(app, data_dir, t
 
 def test_price_table_reads_as_prices_for_people_not_empty_cells(app) -> None:
     app.run()
-    app.switch_page("app_pages/pricing.py").run()
+    app.switch_page("pages/pricing.py").run()
     fal = app.dataframe[0].value  # per second: any length, both lengths priced
     assert list(fal["duration"]) == ["any"] * 3 and list(fal["usd_5s"]) == ["$0.35", "$0.70", "$0.84"]
     app.button_group(key="pricing_host").set_value("kie").run()

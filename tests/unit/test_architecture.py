@@ -34,7 +34,7 @@ def test_no_module_under_kling_lab_imports_streamlit() -> None:
 def test_pages_do_not_talk_http_or_sql_directly() -> None:
     offenders = [
         str(path.relative_to(ROOT))
-        for path in sorted((ROOT / "app_pages").glob("*.py"))
+        for path in sorted((ROOT / "pages").glob("*.py"))
         if _imported_modules(path) & {"httpx", "requests", "sqlite3", "urllib"}
     ]
     assert offenders == []

@@ -71,7 +71,7 @@ if grouped:
             st.markdown(f"**{escape_markdown(batch.template[:160])}**")
             st.caption(f"{made} · estimated {format_usd(batch.estimated_total)} · {batch_id}")
             actions = st.columns(4)
-            actions[0].page_link("app_pages/compare.py", label="Open in Compare", icon=":material/grid_view:",
+            actions[0].page_link("pages/compare.py", label="Open in Compare", icon=":material/grid_view:",
                                  query_params={"batch": batch_id})
             actions[1].download_button(
                 "Contact sheet", data=lambda b=batch_id: contact_sheet(store, b), file_name=f"{batch_id}.png",

@@ -202,4 +202,4 @@ if clicked:
         st.error(escape_markdown(str(exc)), title="Not sent", icon=":material/block:")  # it may quote the template
     else:
         runner.wake()
-        st.switch_page("app_pages/compare.py", query_params={"batch": batch_id})
+        st.switch_page("pages/compare.py", query_params={"batch": batch_id})

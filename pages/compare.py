@@ -26,7 +26,7 @@ recent = store.list_batches(limit=20)
 if not batch_id and not review:
     if not recent:
         st.info("No batches yet. Write a prompt on Compose and press Generate.", icon=":material/movie:")
-        st.page_link("app_pages/compose.py", label="Go to Compose", icon=":material/edit_note:")
+        st.page_link("pages/compose.py", label="Go to Compose", icon=":material/edit_note:")
         st.stop()
     batch_id = recent[0].id
     st.query_params["batch"] = batch_id
