@@ -3,13 +3,22 @@
 Kie answers with a body `code` as well as an HTTP status and the docs do not say
 whether they agree, so both are checked. Start frames are uploaded first to
 Kie's separate file host and referenced by the URL it returns. The create
-response says `msg`, the task record says `message`: both are read.
+response says `msg`, the task record says `message`: both are read. The base
+URL is the host root (`https://api.kie.ai`); every path starts with `/api/v1`.
+
+Callbacks are checked as docs.kie.ai/common-api/webhook-verification says:
+`X-Webhook-Signature` is base64(HMAC-SHA256(taskId + "." + X-Webhook-Timestamp))
+with the account's webhook HMAC key (KIE_WEBHOOK_HMAC_KEY). That signature
+covers the task id and the time only, not the body, so even a verified
+callback is only a wake-up: what the task became is read from recordInfo with
+our key. See docs/hosts.d/kie.md.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -17,11 +26,13 @@ import httpx
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
+    HostCharge,
     HostConfig,
     HostError,
     HostProtocolError,
     Submission,
     TaskStatus,
+    WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
@@ -47,12 +58,16 @@ from kling_lab.providers.http_errors import (
     try_decode_json,
     unavailable_error,
 )
+from kling_lab.providers.webhook_auth import b64_equal, header, hmac_sha256, timestamp_fresh
 from kling_lab.request import GenerationRequest
 
 TEXT_TO_VIDEO_MODEL = "kling-2.6/text-to-video"
 IMAGE_TO_VIDEO_MODEL = "kling-2.6/image-to-video"
 UPLOAD_PATH = "kling-lab"
 KEY_NAME = "KIE_API_KEY"
+TIMESTAMP_HEADER = "X-Webhook-Timestamp"
+SIGNATURE_HEADER = "X-Webhook-Signature"
+CHARGE_FIELD = "consumeCredits"
 
 _STATES: dict[str, str] = {
     "waiting": "queued",
@@ -191,17 +206,65 @@ def _result_url(host: HostIdentity, result_json: Any) -> str:
     raise HostProtocolError(f"{host.label} reported success without a result URL.")
 
 
+def host_charge(data: Mapping[str, Any]) -> HostCharge | None:
+    """The credits Kie says the task cost (`consumeCredits`), when the record carries a number there.
+
+    docs.kie.ai's get-task-detail page does not list the field; Kie's callbacks
+    and third-party client types show it. Kie publishes no price per credit, so
+    no dollar figure is derived from it.
+    """
+    value = data.get(CHARGE_FIELD)
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return HostCharge(amount=amount, unit="credits", source=f"data.{CHARGE_FIELD}")
+
+
 def parse_record(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str, TaskStatus]:
-    """(taskId, status) from a recordInfo answer or a callback body (they share one shape)."""
+    """(taskId, status) from a recordInfo answer."""
     data = require_mapping(host, body.get("data"), "a task record")
     task_id = require_text(host, data, "taskId", "a task record")
     phase = require_phase(host, data.get("state"), _STATES, "task state")
+    charge = host_charge(data)
     if phase == "succeeded":
-        return task_id, TaskStatus("succeeded", video_url=_result_url(host, data.get("resultJson")), progress=1.0)
+        url = _result_url(host, data.get("resultJson"))
+        return task_id, TaskStatus("succeeded", video_url=url, progress=1.0, host_charge=charge)
     if phase == "failed":
         reason = data.get("failMsg") or data.get("failCode") or host_detail(body)
-        return task_id, TaskStatus("failed", error=failure_sentence(host, reason))
+        return task_id, TaskStatus("failed", error=failure_sentence(host, reason), host_charge=charge)
     return task_id, TaskStatus(phase, progress=_progress(data.get("progress")))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# Callbacks
+
+
+def callback_task_id(body: Mapping[str, Any]) -> str | None:
+    """The task id a callback names: `data.taskId` (market callbacks) or `data.task_id` (the
+    verification page's sample); None when it names none, or two different ones."""
+    data = body.get("data")
+    if not isinstance(data, Mapping):
+        return None
+    found = {value for key in ("taskId", "task_id") if isinstance(value := data.get(key), str) and value.strip()}
+    return found.pop() if len(found) == 1 else None
+
+
+def signature_valid(
+    headers: Mapping[str, str], task_id: str, secret: str, *, now: float | None = None
+) -> bool:
+    """True when `X-Webhook-Signature` is base64(HMAC-SHA256(f"{task_id}.{timestamp}", secret)) and
+    `X-Webhook-Timestamp` is within `webhook_auth.TIMESTAMP_TOLERANCE_S` of now (Kie names no window)."""
+    timestamp = header(headers, TIMESTAMP_HEADER)
+    signature = header(headers, SIGNATURE_HEADER)
+    if not (timestamp and signature and secret) or not timestamp_fresh(timestamp, now=now):
+        return False
+    expected = hmac_sha256(secret.encode("utf-8"), f"{task_id}.{timestamp}".encode())
+    return b64_equal(expected, signature)
 
 
 class KieClient(KeyedHostClient):
@@ -231,9 +294,18 @@ class KieClient(KeyedHostClient):
         return require_text(self.host, data_field, "downloadUrl", "an upload answer")
 
     async def create(
-        self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
+        self,
+        http: httpx.AsyncClient,
+        request: GenerationRequest,
+        *,
+        job_id: str,
+        frames: FrameReader,
+        create_key: str | None = None,
     ) -> Submission:
-        """Upload the start frame (if any), then createTask. Raises HostError on refusal."""
+        """Upload the start frame (if any), then createTask. Raises HostError on refusal.
+
+        Kie takes no id of ours, so `job_id` and `create_key` are not sent.
+        """
         headers = self._headers()
         image_url = None
         if request.start_frame is not None:
@@ -260,16 +332,26 @@ class KieClient(KeyedHostClient):
         """Kie.ai has no cancel call."""
         return False
 
-    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
-        """Kie.ai cannot find a task by our job id."""
+    async def lookup(self, http: httpx.AsyncClient, create_key: str) -> Submission | None:
+        """Kie.ai cannot find a task by an id of ours."""
         return None
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
-        """(taskId, status) from a callBackUrl POST, or None when the body is not a Kie task record."""
+    def parse_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> WebhookNews | None:
+        """A wake-up for the task a callBackUrl POST names, or None when it must be ignored.
+
+        None when the body names no task, and, with KIE_WEBHOOK_HMAC_KEY set, when
+        the signature is missing, wrong or its timestamp stale. A valid signature
+        proves only that Kie called about this task recently: the body it came
+        with is not signed, so the task's state and video URL are never taken from
+        it; the runner reads them from recordInfo.
+        """
         parsed = webhook_object(body)
-        if parsed is None or not isinstance(parsed.get("data"), Mapping):
+        task_id = callback_task_id(parsed) if parsed is not None else None
+        if task_id is None:
             return None
-        try:
-            return parse_record(self.host, parsed)
-        except HostProtocolError:
+        secret = self.config.webhook_secret
+        if secret and not signature_valid(headers, task_id, secret, now=now):
             return None
+        return WebhookNews(task_id)

@@ -1,39 +1,43 @@
-"""Official Kling API host client (`model_name: "kling-v2-6"`), with in-house HS256 JWT signing.
+"""Official Kling API host client (`model_name: "kling-v2-6"`).
 
-Each request carries `Authorization: Bearer <jwt>` where the JWT is signed with
-the secret key (HS256) over `{iss: access key, exp: now+1800, nbf: now-5}`.
-The token is cached and replaced five minutes before it expires. `hmac` and
-`hashlib` are enough for HS256, so there is no PyJWT dependency.
+Each request carries `Authorization: Bearer <jwt>`: an HS256 JWT signed with
+the secret key over `{iss: access key, exp: now+1800, nbf: now-5}`, made with
+PyJWT as the reference's "General Information" page does. The token is cached
+and replaced five minutes before it expires. The base URL is the host root
+(`https://api-singapore.klingai.com`); every path starts with `/v1`.
 
-Every create carries `external_task_id = job_id`; the API requires it unique
-per account, which makes a lost create findable (`lookup`) and a duplicate
-create refused rather than paid twice.
+Every create attempt carries its own `external_task_id` (the runner's create
+key): the API requires the id unique per account, so a retry after a refused
+or failed attempt is accepted as a new task, while a lost answer is still
+found by querying with the attempt's id (`lookup`). Callbacks are not signed
+(the reference's Callback Protocol page documents a body and nothing else), so
+one is only a wake-up.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import jwt
 
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
+    HostCharge,
     HostConfig,
     HostError,
     HostProtocolError,
     Submission,
     TaskPhase,
     TaskStatus,
+    WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
@@ -85,23 +89,20 @@ _STATES: dict[str, TaskPhase] = {
 # JWT
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+JWT_HEADERS = {"alg": "HS256", "typ": "JWT"}
 
 
 def sign_jwt(access_key: str, secret_key: str, now: float) -> str:
     """An HS256 JWT for the official API: `{iss, exp: now+1800, nbf: now-5}` signed with the secret key."""
-    header = {"alg": "HS256", "typ": "JWT"}
     payload = {
         "iss": access_key,
         "exp": int(now) + TOKEN_LIFETIME_S,
         "nbf": int(now) - TOKEN_NOT_BEFORE_SKEW_S,
     }
-    signing_input = ".".join(
-        _b64url(json.dumps(part, separators=(",", ":")).encode("utf-8")) for part in (header, payload)
-    )
-    signature = hmac.new(secret_key.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64url(signature)}"
+    with warnings.catch_warnings():
+        # PyJWT warns about HMAC keys under 32 bytes; the secret's length is Kling's choice, not ours.
+        warnings.filterwarnings("ignore", message="The HMAC key is")
+        return jwt.encode(payload, secret_key, algorithm="HS256", headers=JWT_HEADERS)
 
 
 class KlingToken:
@@ -141,7 +142,7 @@ def endpoint_kind(request: GenerationRequest) -> str:
 def build_payload(
     request: GenerationRequest,
     *,
-    job_id: str,
+    external_task_id: str,
     image: str | None = None,
     image_tail: str | None = None,
     callback_url: str | None = None,
@@ -149,7 +150,7 @@ def build_payload(
     """The create body for `request`.
 
     Always sends `model_name`, `mode`, `sound` ("on"/"off") and a string
-    duration; `external_task_id` is our job id. `image`/`image_tail` are raw
+    duration; `external_task_id` is the create attempt's id. `image`/`image_tail` are raw
     base64 without a `data:` prefix. `aspect_ratio` is for text-to-video only;
     cfg_scale is never sent (the API documents it for v1.x models only).
     """
@@ -159,7 +160,7 @@ def build_payload(
         "mode": request.mode,
         "sound": "on" if request.audio else "off",
         "duration": str(request.duration),
-        "external_task_id": job_id,
+        "external_task_id": external_task_id,
     }
     if request.negative_prompt.strip():
         payload["negative_prompt"] = request.negative_prompt
@@ -264,21 +265,26 @@ def _read_kling_answer(host: HostIdentity, response: httpx.Response) -> Mapping[
     return body
 
 
-def _unit_cost(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
+def host_charge(data: Mapping[str, Any]) -> HostCharge | None:
+    """The units the API says it deducted for the task (`final_unit_deduction`, a numeric string)."""
+    value = data.get("final_unit_deduction")
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        units = Decimal(str(value))
+        units = Decimal(str(value).strip())
     except InvalidOperation:
         return None
-    return units * USD_PER_UNIT if units.is_finite() else None
+    if not units.is_finite() or units < 0:
+        return None
+    return HostCharge(amount=units, unit="units", source="final_unit_deduction")
 
 
 def parse_task(host: HostIdentity, data: Mapping[str, Any]) -> tuple[str, TaskStatus]:
-    """(task_id, status) from a task object (a query answer's `data` or a callback body)."""
+    """(task_id, status) from a task object (a query answer's `data`)."""
     task_id = require_text(host, data, "task_id", "a task")
     phase = require_phase(host, data.get("task_status"), _STATES, "task status")
-    cost = _unit_cost(data.get("final_unit_deduction"))
+    charge = host_charge(data)
+    cost = charge.amount * USD_PER_UNIT if charge is not None else None
     if phase == "succeeded":
         result = data.get("task_result")
         videos = result.get("videos") if isinstance(result, Mapping) else None
@@ -286,12 +292,13 @@ def parse_task(host: HostIdentity, data: Mapping[str, Any]) -> tuple[str, TaskSt
         url = first.get("url") if isinstance(first, Mapping) else None
         if not isinstance(url, str) or not url:
             raise HostProtocolError(f"{host.label} reported success without a video URL.")
-        return task_id, TaskStatus("succeeded", video_url=url, actual_cost=cost, progress=1.0)
+        return task_id, TaskStatus("succeeded", video_url=url, actual_cost=cost, progress=1.0, host_charge=charge)
     if phase == "failed":
         return task_id, TaskStatus(
-            "failed", error=failure_sentence(host, data.get("task_status_msg")), actual_cost=cost
+            "failed", error=failure_sentence(host, data.get("task_status_msg")), actual_cost=cost,
+            host_charge=charge,
         )
-    return task_id, TaskStatus(phase, actual_cost=cost)
+    return task_id, TaskStatus(phase, actual_cost=cost, host_charge=charge)
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,9 +327,18 @@ class KlingClient(KeyedHostClient):
         return f"{self._base}/v1/videos/{kind}/{quote(task_id, safe='')}"
 
     async def create(
-        self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
+        self,
+        http: httpx.AsyncClient,
+        request: GenerationRequest,
+        *,
+        job_id: str,
+        frames: FrameReader,
+        create_key: str | None = None,
     ) -> Submission:
-        """Create the task with `external_task_id = job_id`. Raises HostError on refusal (incl. a duplicate)."""
+        """Create the task with `external_task_id = create_key or job_id`. Raises HostError on refusal.
+
+        A reused external id is refused by the API (code 1201) and nothing is charged.
+        """
         headers = self._headers()
         image = tail = None
         if request.start_frame is not None:
@@ -331,7 +347,8 @@ class KlingClient(KeyedHostClient):
             tail = frame_base64(frames(request.end_frame))
         kind = endpoint_kind(request)
         payload = build_payload(
-            request, job_id=job_id, image=image, image_tail=tail, callback_url=self.config.callback_url
+            request, external_task_id=create_key or job_id, image=image, image_tail=tail,
+            callback_url=self.config.callback_url,
         )
         response = await http.post(f"{self._base}/v1/videos/{kind}", headers=headers, json=payload)
         body = _read_kling_answer(self.host, response)
@@ -364,11 +381,15 @@ class KlingClient(KeyedHostClient):
         """The official API has no cancel call."""
         return False
 
-    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
-        """The task created with `external_task_id = job_id`, trying text2video then image2video; None if absent."""
+    async def lookup(self, http: httpx.AsyncClient, create_key: str) -> Submission | None:
+        """The task created with `external_task_id = create_key`, trying text2video then image2video.
+
+        The query path takes an external_task_id in place of the task id (the
+        reference's "Query Task (Single)"). None when neither endpoint knows it.
+        """
         for kind in (TEXT2VIDEO, IMAGE2VIDEO):
             try:
-                data = await self._query(http, kind, job_id)
+                data = await self._query(http, kind, create_key)
             except HostError as error:
                 if error.kind == "not_found":
                     continue
@@ -377,14 +398,21 @@ class KlingClient(KeyedHostClient):
             return Submission(task_id=task_id, extra={"kind": kind})
         return None
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
-        """(task_id, status) from a callback_url POST (the task object, bare or under `data`)."""
+    def parse_webhook(
+        self, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+    ) -> WebhookNews | None:
+        """A wake-up for the task a callback_url POST names (the task object, bare or under `data`).
+
+        The official API signs no callback, so nothing in the body is believed:
+        the runner asks the API for the task's state with our own token. None
+        when the body is not a Kling task object.
+        """
         parsed = webhook_object(body)
         if parsed is not None and isinstance(parsed.get("data"), Mapping):
             parsed = parsed["data"]
-        if parsed is None or "task_id" not in parsed:
+        if parsed is None:
             return None
-        try:
-            return parse_task(self.host, parsed)
-        except HostProtocolError:
+        task_id = parsed.get("task_id")
+        if not isinstance(task_id, str) or not task_id.strip() or parsed.get("task_status") not in _STATES:
             return None
+        return WebhookNews(task_id)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import time
+from decimal import Decimal
 
 import httpx
 import pytest
 
-from kling_lab.providers.base import HostError, HostProtocolError, Submission
+from kling_lab.capabilities import normalize_base_url
+from kling_lab.providers.base import HostCharge, HostError, HostProtocolError, Submission, WebhookNews
 from kling_lab.providers.kie import KieClient, build_payload, kie_code_error, parse_record
+from kling_lab.providers.webhook_auth import TIMESTAMP_TOLERANCE_S
 from tests.emulator.testing import (
     GENERIC_FAULT_CASES,
     assert_no_secrets,
@@ -113,6 +119,25 @@ def test_fail_state_reports_failMsg(client):
 def test_progress_is_read_as_a_fraction(client):
     _, status = parse_record(client.host, _record("generating", progress=40))
     assert status.progress == pytest.approx(0.4)
+
+
+def test_consumed_credits_are_recorded_as_the_hosts_charge_without_a_dollar_figure(client):
+    body = _record("success", resultJson=json.dumps({"resultUrls": ["https://cdn/v.mp4"]}), consumeCredits=110)
+    _, status = parse_record(client.host, body)
+    assert status.host_charge == HostCharge(Decimal("110"), "credits", "data.consumeCredits")
+    assert status.actual_cost is None
+
+
+def test_a_failed_task_reports_the_credits_kie_says_it_took(client):
+    _, status = parse_record(client.host, _record("fail", failMsg="boom", consumeCredits="0"))
+    assert status.host_charge == HostCharge(Decimal("0"), "credits", "data.consumeCredits")
+
+
+@pytest.mark.parametrize("value", [None, "lots", True, -5, float("nan")])
+def test_a_missing_or_unreadable_charge_is_no_charge(client, value):
+    fields = {} if value is None else {"consumeCredits": value}
+    body = _record("success", resultJson=json.dumps({"resultUrls": ["https://cdn/v.mp4"]}), **fields)
+    assert parse_record(client.host, body)[1].host_charge is None
 
 
 @pytest.mark.parametrize(
@@ -318,24 +343,101 @@ def test_a_hanging_host_surfaces_as_a_read_timeout(emu, client, store):
     assert emu.stats()["accepted_creates"] == {"kie": 1}
 
 
-def test_callback_url_is_passed_and_the_callback_body_parses(emu, store):
-    client = client_for(emu, "kie", KLING_LAB_PUBLIC_URL=f"{emu.url}/_emulator/sink")
-
-    submission = run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
-    assert emu.creates("kie")[0].body["callBackUrl"] == f"{emu.url}/_emulator/sink/webhook/kie"
+def _deliver_one(emu, store, prompt: str = "A red fox trotting through fresh snow at dawn", **env) -> tuple:
+    """Create a task with a callback URL and return (client, task id, the callback Kie's emulator POSTed)."""
+    client = client_for(emu, "kie", KLING_LAB_PUBLIC_URL=f"{emu.url}/_emulator/sink", **env)
+    submission = run(lambda http: client.create(http, text_request(prompt), job_id="job-1", frames=store))
     assert emu.wait_until(lambda: emu.sink("webhook/kie"))
     [delivery] = emu.sink("webhook/kie")
-    task_id, status = client.parse_webhook(delivery["body"], delivery["headers"])
-    assert (task_id, status.phase) == (submission.task_id, "succeeded")
-    assert status.video_url.endswith(".mp4")
+    return client, submission.task_id, delivery
 
 
-def test_failed_callback_body_parses_as_failed(emu, store):
-    client = client_for(emu, "kie", KLING_LAB_PUBLIC_URL=f"{emu.url}/_emulator/sink")
-    run(lambda http: client.create(http, text_request("[emu:fail] fox"), job_id="job-1", frames=store))
-    assert emu.wait_until(lambda: emu.sink("webhook/kie"))
-    _, status = client.parse_webhook(emu.sink("webhook/kie")[0]["body"], {})
-    assert status.phase == "failed"
+def _signed(task_id: str, secret: str, timestamp: int) -> dict[str, str]:
+    """Headers as docs.kie.ai/common-api/webhook-verification describes them."""
+    digest = hmac.new(secret.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return {"X-Webhook-Timestamp": str(timestamp), "X-Webhook-Signature": base64.b64encode(digest).decode()}
+
+
+def _callback(named: str = "task_1", key: str = "taskId", **fields) -> bytes:
+    return json.dumps({"code": 200, "msg": "success", "data": {key: named, "state": "success", **fields}}).encode()
+
+
+SECRET = "kie-hmac-key-for-tests"  # noqa: S105 - a test value
+
+
+def test_callback_url_is_passed_and_a_signed_callback_wakes_its_task(emu, store):
+    client, task_id, delivery = _deliver_one(emu, store)
+    assert emu.creates("kie")[0].body["callBackUrl"] == f"{emu.url}/_emulator/sink/webhook/kie"
+    assert client.parse_webhook(delivery["body"], delivery["headers"]) == WebhookNews(task_id)
+
+
+def test_a_verified_callback_never_carries_the_bodys_state_or_video(client):
+    # The signature covers the task id and time only: a captured one can travel with any body.
+    body = _callback(resultJson=json.dumps({"resultUrls": ["http://127.0.0.1:9/evil.mp4"]}))
+    news = client.parse_webhook(body, _signed("task_1", client.config.webhook_secret, int(time.time())))
+    assert news == WebhookNews("task_1") and not news.verified
+
+
+@pytest.mark.parametrize("signature", ["none", "wrong", "stale"])
+def test_emulated_forged_callbacks_are_refused(emu, store, signature):
+    emu.configure(callback_signature=signature)
+    client, _, delivery = _deliver_one(emu, store)
+    assert client.parse_webhook(delivery["body"], delivery["headers"]) is None
+
+
+def test_a_signature_for_another_task_is_refused(client):
+    headers = _signed("task_other", client.config.webhook_secret, int(time.time()))
+    assert client.parse_webhook(_callback("task_1"), headers) is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Webhook-Signature": "c2ln"},
+        {"X-Webhook-Timestamp": "1700000000"},
+        {"X-Webhook-Timestamp": "1700000000.5", "X-Webhook-Signature": "c2ln"},
+        {"X-Webhook-Timestamp": "1700000000", "X-Webhook-Signature": "not base64 !"},
+    ],
+    ids=["no-timestamp", "no-signature", "fractional-timestamp", "unreadable-signature"],
+)
+def test_incomplete_signature_headers_are_refused(emu, headers):
+    client = client_for(emu, "kie", KIE_WEBHOOK_HMAC_KEY=SECRET)
+    assert client.parse_webhook(_callback(), headers, now=1_700_000_000) is None
+
+
+def test_the_timestamp_must_be_within_the_tolerance_of_now(emu):
+    client = client_for(emu, "kie", KIE_WEBHOOK_HMAC_KEY=SECRET)
+    headers = _signed("task_1", SECRET, 1_700_000_000)
+    assert client.parse_webhook(_callback(), headers, now=1_700_000_000 + TIMESTAMP_TOLERANCE_S) is not None
+    assert client.parse_webhook(_callback(), headers, now=1_700_000_000 - TIMESTAMP_TOLERANCE_S) is not None
+    assert client.parse_webhook(_callback(), headers, now=1_700_000_001 + TIMESTAMP_TOLERANCE_S) is None
+
+
+def test_header_names_are_matched_whatever_their_case(emu):
+    client = client_for(emu, "kie", KIE_WEBHOOK_HMAC_KEY=SECRET)
+    headers = {k.lower(): v for k, v in _signed("task_1", SECRET, 1_700_000_000).items()}
+    assert client.parse_webhook(_callback(), headers, now=1_700_000_000) == WebhookNews("task_1")
+
+
+def test_the_verification_pages_task_id_spelling_is_read_too(emu):
+    client = client_for(emu, "kie", KIE_WEBHOOK_HMAC_KEY=SECRET)
+    body = _callback("task_9", key="task_id")
+    assert client.parse_webhook(body, _signed("task_9", SECRET, 1_700_000_000), now=1_700_000_000) == WebhookNews(
+        "task_9"
+    )
+
+
+def test_a_body_naming_two_different_tasks_is_refused(emu):
+    client = client_for(emu, "kie", KIE_WEBHOOK_HMAC_KEY=SECRET)
+    body = _callback("task_1", task_id="task_2")
+    assert client.parse_webhook(body, _signed("task_1", SECRET, 1_700_000_000), now=1_700_000_000) is None
+
+
+def test_without_a_configured_secret_any_callback_is_only_a_wake_up(emu, store):
+    emu.configure(callback_signature="none")
+    client, task_id, delivery = _deliver_one(emu, store, "[emu:fail] fox", KIE_WEBHOOK_HMAC_KEY="")
+    assert client.config.webhook_secret is None
+    assert client.parse_webhook(delivery["body"], delivery["headers"]) == WebhookNews(task_id)
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[]", b'{"code": 200}', json.dumps({"data": {"state": "x"}}).encode()])
@@ -345,7 +447,28 @@ def test_foreign_webhook_bodies_are_ignored(client, body):
 
 def test_kie_has_neither_cancel_nor_lookup(client):
     assert run(lambda http: client.cancel(http, Submission("task_1"))) is False
-    assert run(lambda http: client.lookup(http, "job-1")) is None
+    assert run(lambda http: client.lookup(http, "job-1-0-1")) is None
+
+
+def test_a_create_key_is_accepted_and_not_sent(emu, client, store):
+    request = text_request()
+    run(lambda http: client.create(http, request, job_id="job-1", frames=store, create_key="job-1-0-1"))
+    [record] = emu.creates("kie")
+    assert record.body == build_payload(request) and "job-1" not in json.dumps(record.body)
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/api/v1", "/api/v1/", "/api"])
+def test_the_base_url_works_written_as_the_root_or_with_the_api_segment(emu, store, suffix):
+    written = emu.base_url("kie") + suffix
+    assert normalize_base_url("kie", written) == emu.base_url("kie")
+    client = client_for(emu, "kie", KLING_LAB_KIE_BASE_URL=written)
+
+    async def scenario(http):
+        submission = await client.create(http, text_request(), job_id="job-1", frames=store)
+        return await poll_until_final(client, http, submission)
+
+    assert run(scenario).phase == "succeeded"
+    assert emu.creates("kie")[0].path == "/kie/api/v1/jobs/createTask"
 
 
 def test_upload_sends_the_frame_as_a_data_uri_to_the_upload_host(emu, client, store):

@@ -1,17 +1,18 @@
-"""Official Kling API client: in-house JWT, payload mapping, external_task_id lookup, codes, cost."""
+"""Official Kling API client: PyJWT token, payload mapping, per-attempt external_task_id, codes, charge."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
+import time
 from decimal import Decimal
 
 import httpx
+import jwt
 import pytest
 
-from kling_lab.providers.base import HostError, HostProtocolError, Submission
+from kling_lab.capabilities import normalize_base_url
+from kling_lab.providers.base import HostCharge, HostError, HostProtocolError, Submission, WebhookNews
 from kling_lab.providers.kling import (
     KlingClient,
     KlingToken,
@@ -45,33 +46,54 @@ def client(emu) -> KlingClient:
     return make_client(emu)
 
 
-def _decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+TEST_SECRET = "secret-1-long-enough-for-pyjwt-0123"  # noqa: S105 - a test value of HS256's 32-byte minimum
+
+
+def _claims_at(token: str, now: float, secret: str = TEST_SECRET) -> dict:
+    """The claims PyJWT reads from `token` with `secret`, and a check that `now` lies in nbf..exp."""
+    claims = jwt.decode(token, secret, algorithms=["HS256"], issuer="access-1",
+                        options={"require": ["iss", "exp", "nbf"], "verify_exp": False, "verify_nbf": False})
+    assert claims["nbf"] <= now < claims["exp"]
+    return claims
 
 
 # -- JWT ----------------------------------------------------------------------------------------
 
 
-def test_jwt_has_hs256_header_claims_and_a_valid_signature():
-    token = sign_jwt("access-1", "secret-1", now=1_700_000_000.7)
-    header, payload, signature = token.split(".")
-    assert json.loads(_decode(header)) == {"alg": "HS256", "typ": "JWT"}
-    assert json.loads(_decode(payload)) == {"iss": "access-1", "exp": 1_700_001_800, "nbf": 1_699_999_995}
-    expected = hmac.new(b"secret-1", f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    assert _decode(signature) == expected
-    assert "=" not in token
+def test_pyjwt_decodes_our_token_with_the_secret_and_finds_iss_exp_and_nbf():
+    token = sign_jwt("access-1", TEST_SECRET, now=1_700_000_000.7)
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    assert _claims_at(token, 1_700_000_000) == {"iss": "access-1", "exp": 1_700_001_800, "nbf": 1_699_999_995}
+
+
+def test_a_token_made_now_passes_pyjwts_own_clock_checks():
+    token = sign_jwt("access-1", TEST_SECRET, now=time.time())
+    claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"], issuer="access-1",
+                        options={"require": ["iss", "exp", "nbf"]})
+    assert claims["exp"] - claims["nbf"] == 1805
+
+
+def test_pyjwt_refuses_our_token_under_another_secret():
+    token = sign_jwt("access-1", TEST_SECRET, now=time.time())
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, TEST_SECRET + "x", algorithms=["HS256"])
+
+
+def test_a_short_secret_signs_without_a_warning(recwarn):
+    sign_jwt("access-1", "short", now=1_700_000_000)
+    assert not [w for w in recwarn if "HMAC key" in str(w.message)]
 
 
 def test_token_is_cached_and_refreshed_five_minutes_before_expiry():
     now = [1_700_000_000.0]
-    token = KlingToken("access-1", "secret-1", clock=lambda: now[0])
+    token = KlingToken("access-1", TEST_SECRET, clock=lambda: now[0])
     first = token.get()
     now[0] += 1800 - 301
     assert token.get() == first
     now[0] += 2
     second = token.get()
     assert second != first
-    assert json.loads(_decode(second.split(".")[1]))["exp"] == int(now[0]) + 1800
+    assert _claims_at(second, now[0])["exp"] == int(now[0]) + 1800
 
 
 def test_token_repr_hides_the_keys():
@@ -114,10 +136,10 @@ def test_missing_keys_fail_before_any_request(emu, store):
 # -- payload mapping ----------------------------------------------------------------------------
 
 
-def test_text_to_video_payload_sends_model_mode_sound_string_duration_and_job_id():
+def test_text_to_video_payload_sends_model_mode_sound_string_duration_and_external_id():
     payload = build_payload(
         text_request(mode="std", duration=10, aspect_ratio="1:1", negative_prompt="blur", cfg_scale=0.5),
-        job_id="job-42",
+        external_task_id="job-42",
     )
     assert payload == {
         "model_name": "kling-v2-6",
@@ -133,7 +155,8 @@ def test_text_to_video_payload_sends_model_mode_sound_string_duration_and_job_id
 
 def test_image_to_video_payload_sends_raw_base64_frames_voices_and_callback(store):
     request = text_request(start_frame=store.add(make_png()), audio=True, voice_ids=("v1", "v2"))
-    payload = build_payload(request, job_id="job-7", image="AAAA", callback_url="https://app/webhook/kling")
+    payload = build_payload(request, external_task_id="job-7", image="AAAA",
+                            callback_url="https://app/webhook/kling")
     assert payload["image"] == "AAAA" and "aspect_ratio" not in payload
     assert payload["sound"] == "on"
     assert payload["voice_list"] == [{"voice_id": "v1"}, {"voice_id": "v2"}]
@@ -165,6 +188,16 @@ def test_succeeded_task_reports_the_video_and_the_units_charged_in_dollars(clien
             "task_result": {"videos": [{"url": "https://k/out.mp4"}]}}
     _, result = parse_task(client.host, data)
     assert (result.phase, result.video_url, result.actual_cost) == ("succeeded", "https://k/out.mp4", Decimal("0.350"))
+    assert result.host_charge == HostCharge(Decimal("2.5"), "units", "final_unit_deduction")
+
+
+@pytest.mark.parametrize("value", [None, "", "many", True, "-1", "NaN"])
+def test_a_missing_or_unreadable_unit_deduction_is_no_charge_and_no_cost(client, value):
+    data = {"task_id": "1", "task_status": "processing"}
+    if value is not None:
+        data["final_unit_deduction"] = value
+    _, result = parse_task(client.host, data)
+    assert (result.host_charge, result.actual_cost) == (None, None)
 
 
 def test_failed_task_reports_task_status_msg(client):
@@ -209,6 +242,7 @@ def test_a_task_runs_to_success_with_its_real_cost(emu, client, store):
     status = run(scenario)
     assert status.phase == "succeeded"
     assert status.actual_cost == Decimal("5") * Decimal("0.14")
+    assert status.host_charge == HostCharge(Decimal("5"), "units", "final_unit_deduction")
 
 
 def test_queued_then_running(emu, client, store):
@@ -224,23 +258,61 @@ def test_queued_then_running(emu, client, store):
     assert (first.phase, second.phase) == ("queued", "running")
 
 
-def test_a_duplicate_external_task_id_is_refused_and_not_paid_twice(emu, client, store):
-    run(lambda http: client.create(http, text_request(), job_id="job-dup", frames=store))
+def test_the_create_key_is_sent_as_external_task_id(emu, client, store):
+    run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store, create_key="job-1-0-1"))
+    assert emu.creates("kling")[0].body["external_task_id"] == "job-1-0-1"
+
+
+def test_without_a_create_key_the_job_id_is_the_external_task_id(emu, client, store):
+    run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
+    assert emu.creates("kling")[0].body["external_task_id"] == "job-1"
+
+
+def test_two_attempts_of_one_job_with_different_create_keys_are_both_accepted(emu, client, store):
+    async def scenario(http):
+        first = await client.create(http, text_request(), job_id="job-r", frames=store, create_key="job-r-0-1")
+        second = await client.create(http, text_request(), job_id="job-r", frames=store, create_key="job-r-1-1")
+        return first, second
+
+    first, second = run(scenario)
+    assert first.task_id != second.task_id
+    assert emu.stats()["creates_by_job"] == {"job-r-0-1": 1, "job-r-1-1": 1}
+
+
+def test_a_reused_create_key_is_refused_as_a_duplicate_and_not_paid_twice(emu, client, store):
+    run(lambda http: client.create(http, text_request(), job_id="job-dup", frames=store, create_key="job-dup-0-1"))
     with pytest.raises(HostError) as caught:
-        run(lambda http: client.create(http, text_request(), job_id="job-dup", frames=store))
-    assert caught.value.kind == "invalid" and "already exists" in caught.value.message
-    assert emu.stats()["creates_by_job"] == {"job-dup": 1}
+        run(lambda http: client.create(http, text_request(), job_id="job-dup", frames=store,
+                                       create_key="job-dup-0-1"))
+    assert (caught.value.kind, caught.value.host_code, caught.value.retry_safe) == ("invalid", "1201", False)
+    assert "already exists" in caught.value.message
+    assert emu.stats()["creates_by_job"] == {"job-dup-0-1": 1}
 
 
-def test_a_lost_create_is_found_by_external_task_id(emu, client, store):
+def test_a_lost_create_is_found_by_its_create_key(emu, client, store):
     emu.add_fault("reset_after", host="kling", op="create")
     request = text_request(start_frame=store.add(make_png()))
     with pytest.raises(httpx.TransportError):
-        run(lambda http: client.create(http, request, job_id="job-lost", frames=store))
-    found = run(lambda http: client.lookup(http, "job-lost"))
+        run(lambda http: client.create(http, request, job_id="job-lost", frames=store, create_key="job-lost-0-1"))
+    found = run(lambda http: client.lookup(http, "job-lost-0-1"))
     [task] = emu.tasks("kling")
     assert found == Submission(task_id=task["task_id"], extra={"kind": "image2video"})
-    assert emu.stats()["lookup_calls"] == {"job-lost": 2}
+    assert emu.stats()["lookup_calls"] == {"job-lost-0-1": 2}
+    assert run(lambda http: client.lookup(http, "job-lost-0-2")) is None
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/"])
+def test_the_base_url_works_written_as_the_root_or_with_v1(emu, store, suffix):
+    written = emu.base_url("kling") + suffix
+    assert normalize_base_url("kling", written) == emu.base_url("kling")
+    client = make_client(emu, KLING_LAB_KLING_BASE_URL=written)
+
+    async def scenario(http):
+        submission = await client.create(http, text_request(), job_id="job-1", frames=store)
+        return await poll_until_final(client, http, submission)
+
+    assert run(scenario).phase == "succeeded"
+    assert emu.creates("kling")[0].path == "/kling/v1/videos/text2video"
 
 
 def test_lookup_of_a_job_never_created_is_none(emu, client):
@@ -273,6 +345,7 @@ def test_a_failed_task_reports_its_reason_and_no_charge(emu, client, store):
     status = run(scenario)
     assert status.error == "Kling official API could not generate the clip: Busy GPU."
     assert status.actual_cost == Decimal("0")
+    assert status.host_charge == HostCharge(Decimal("0"), "units", "final_unit_deduction")
 
 
 @pytest.mark.parametrize(
@@ -319,20 +392,36 @@ def test_unreadable_answers_raise_protocol_errors(emu, client, store, kind):
         run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
 
 
-def test_callback_url_is_sent_and_the_callback_parses(emu, store):
+def test_callback_url_is_sent_and_the_unsigned_callback_is_only_a_wake_up(emu, store):
     client = make_client(emu, KLING_LAB_PUBLIC_URL=f"{emu.url}/_emulator/sink")
     submission = run(lambda http: client.create(http, text_request(), job_id="job-cb", frames=store))
     assert emu.creates("kling")[0].body["callback_url"] == f"{emu.url}/_emulator/sink/webhook/kling"
     assert emu.wait_until(lambda: emu.sink("webhook/kling"))
-    task_id, status = client.parse_webhook(emu.sink("webhook/kling")[0]["body"], {})
-    assert (task_id, status.phase, status.actual_cost) == (submission.task_id, "succeeded", Decimal("0.350"))
+    [delivery] = emu.sink("webhook/kling")
+    news = client.parse_webhook(delivery["body"], delivery["headers"])
+    assert news == WebhookNews(submission.task_id) and not news.verified
 
 
-def test_wrapped_and_foreign_webhook_bodies(client):
+def test_a_callback_claiming_success_with_any_video_changes_nothing_by_itself(client):
+    body = json.dumps({"task_id": "9", "task_status": "succeed", "final_unit_deduction": "0",
+                       "task_result": {"videos": [{"url": "http://127.0.0.1:9/evil.mp4"}]}}).encode()
+    assert client.parse_webhook(body, {"X-Signature": "anything"}) == WebhookNews("9")
+
+
+def test_a_callback_wrapped_under_data_names_its_task(client):
     wrapped = json.dumps({"code": 0, "data": {"task_id": "9", "task_status": "processing"}}).encode()
-    assert client.parse_webhook(wrapped, {})[1].phase == "running"
-    assert client.parse_webhook(b"{}", {}) is None
-    assert client.parse_webhook(b"garbage", {}) is None
+    assert client.parse_webhook(wrapped, {}) == WebhookNews("9")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b"garbage", b"[]", json.dumps({"task_id": "9"}).encode(),
+     json.dumps({"task_id": "", "task_status": "succeed"}).encode(),
+     json.dumps({"task_id": 9, "task_status": "succeed"}).encode(),
+     json.dumps({"task_id": "9", "task_status": "exploded"}).encode()],
+)
+def test_bodies_that_are_not_kling_task_objects_are_ignored(client, body):
+    assert client.parse_webhook(body, {}) is None
 
 
 def test_the_official_api_has_no_cancel(client):

@@ -1,14 +1,23 @@
 """Kie.ai: createTask / recordInfo / callBackUrl under `/kie`, and its file host under `/kie-upload`.
 
-Errors carry `{"code", "msg"}`; whether the HTTP status mirrors the body code
-is a knob (`kie_http_mirrors_code`) because Kie's docs do not say. The task
-record says `message` where createTask says `msg`, as in the docs.
+Answers follow docs.kie.ai: market/kling/text-to-video and image-to-video
+(createTask), market/common/get-task-detail (recordInfo carries exactly the
+fields that page shows), common-api/webhook-verification (callbacks signed
+with `X-Webhook-Timestamp` and `X-Webhook-Signature` = base64(HMAC-SHA256(
+taskId + "." + timestamp)) under KIE_WEBHOOK_HMAC_KEY, per the emulator's
+`callback_signature` knob). Errors carry `{"code", "msg"}`; whether the HTTP
+status mirrors the body code is a knob (`kie_http_mirrors_code`) because Kie's
+docs do not say. The task record says `message` where createTask says `msg`,
+as in the docs. The callback body is the record under `data` with a `code` and
+`msg`, and `consumeCredits` as Kie's callbacks show it (the docs show no callback body).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -20,6 +29,8 @@ from tests.emulator.tasks import EmuTask
 from tests.emulator.wire import BadRequestBody, EmuRequest, EmuResponse, Route, json_response, route
 
 KEY = "KIE_API_KEY"
+HMAC_KEY = "KIE_WEBHOOK_HMAC_KEY"
+STALE_S = 3600
 MODELS = {"kling-2.6/text-to-video": "t2v", "kling-2.6/image-to-video": "i2v"}
 
 _T2V_INPUT = [
@@ -178,7 +189,6 @@ class KieHost(HostEmulator):
             "resultJson": result_json,
             "failCode": fail_code,
             "failMsg": fail_msg,
-            "progress": int(self.emu.progress_of(task) * 100),
             "completeTime": now_ms if done else None,
             "createTime": task.created_epoch_ms,
             "updateTime": now_ms,
@@ -187,4 +197,25 @@ class KieHost(HostEmulator):
     def callback_body(self, task: EmuTask) -> dict[str, Any] | None:
         record = self._record(task)
         failed = record["state"] == "fail"
+        record["consumeCredits"] = 0 if failed else credits_for(task.payload)
         return {"code": 501 if failed else 200, "msg": record["failMsg"] if failed else "success", "data": record}
+
+    def callback_headers(self, task: EmuTask, body: bytes) -> dict[str, str]:
+        mode = self.emu.knobs.callback_signature
+        if mode == "none":
+            return {}
+        timestamp = str(int(time.time()) - (STALE_S if mode == "stale" else 0))
+        key = self.key(HMAC_KEY) + ("-not-it" if mode == "wrong" else "")
+        return {"X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": sign(key, task.task_id, timestamp)}
+
+
+def sign(key: str, task_id: str, timestamp: str) -> str:
+    """Kie's callback signature: base64(HMAC-SHA256(f"{task_id}.{timestamp}", key))."""
+    digest = hmac.new(key.encode(), f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def credits_for(payload: dict[str, Any]) -> int:
+    """Kie credits for a kling-2.6 clip: 55 per 5 s silent, doubled for 10 s and for sound (PROVIDERS.md §1)."""
+    fields = payload.get("input") or {}
+    return 55 * (2 if fields.get("duration") == "10" else 1) * (2 if fields.get("sound") else 1)

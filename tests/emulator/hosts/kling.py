@@ -1,11 +1,16 @@
 """The official Kling API: `/v1/videos/{text2video,image2video}` under `/kling`, JWT-authenticated.
 
+Follows the official API reference (app.klingai.com/global/dev/document-api):
+apiReference/commonInfo (JWT, error codes), apiReference/model/textToVideo and
+imageToVideo (create, query), apiReference/callbackProtocol (callback body).
 Checks the HS256 JWT (signature, `iss`, `nbf`, `exp`) like the real API (codes
-1000-1004), refuses a duplicate `external_task_id` (it must be unique per
-account), finds a task by `external_task_id` in the query path, applies the
-documented v2.6 rules (sound needs pro, an end frame needs pro and silence,
-voices need sound), refuses a policy prompt at create with code 1301, and
-reports `final_unit_deduction` from the unit table.
+1000-1004), refuses a reused `external_task_id` (the reference requires it
+unique per account but names no code for the refusal: 400 with code 1201 is
+inferred from its "invalid parameter" row), finds a task by `external_task_id`
+in the query path, applies the documented v2.6 rules (sound needs pro, an end
+frame needs pro and silence, voices need sound), refuses a policy prompt at
+create with code 1301, and reports `final_unit_deduction` from the unit table.
+Callbacks are unsigned, as the Callback Protocol page documents no signature.
 """
 
 from __future__ import annotations
@@ -215,4 +220,5 @@ class KlingHost(HostEmulator):
         return data
 
     def callback_body(self, task: EmuTask) -> dict[str, Any] | None:
-        return self._task_data(task)
+        # The Callback Protocol page lists the query's task object without `watermark_info`.
+        return {key: value for key, value in self._task_data(task).items() if key != "watermark_info"}
