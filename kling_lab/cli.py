@@ -173,7 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("worker", help="claim and run queued jobs until stopped")
 
-    for name in ("expand", "estimate", "validate", "generate", "history", "worker"):
+    p = sub.add_parser("retry", help="send a failed, canceled or unknown clip again (checked against the budgets)")
+    p.add_argument("job", help="the clip's job id (history list --json shows them)")
+    p.add_argument("--detach", action="store_true", help="only re-queue it for a running app or worker")
+
+    for name in ("expand", "estimate", "validate", "generate", "history", "worker", "retry"):
         sub.choices[name].add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     hl.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     he.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
@@ -421,6 +425,35 @@ def cmd_worker(args: argparse.Namespace, out: Output, settings: Settings) -> int
     return EXIT_OK
 
 
+def cmd_retry(args: argparse.Namespace, out: Output, settings: Settings) -> int:
+    """Retry one clip through the same door as the app's Retry button; exit 2 with nothing sent when refused."""
+    from kling_lab.batches import retry_job
+    from kling_lab.runner import JobRunner, RunnerConfig
+    from kling_lab.store import BudgetExceeded
+
+    store, media = _open(settings)
+    try:
+        job = retry_job(store, args.job, settings, load_user_settings(settings.data_dir))
+    except KeyError as exc:
+        raise InvalidInput([f"There is no clip with the id {args.job!r}. `kling-lab history list` shows them."]) \
+            from exc
+    except (BudgetExceeded, ValueError) as exc:
+        raise InvalidInput([str(exc)]) from exc
+    out.note(f"Clip {job.id} ({job.label}): {job.state.value}.")
+    if not args.detach:
+        runner = JobRunner(store, media, settings, batch_filter=job.batch_id,
+                           config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
+        try:
+            _wait_for_batch(store, job.batch_id, out)
+        finally:
+            runner.stop()
+    job = store.get_job(job.id) or job
+    out.emit({"job": _job_json(job)}, f"{job.state.value}\t{job.label}\t{job.video_path or job.error or ''}")
+    if args.detach:
+        return EXIT_OK
+    return EXIT_OK if job.state == JobState.DONE else EXIT_JOB_FAILED
+
+
 def _project_secrets() -> dict[str, object]:
     """`.streamlit/secrets.toml` of the current directory, as the app reads it (environment variables win here)."""
     import tomllib
@@ -441,6 +474,7 @@ COMMANDS = {
     "generate": cmd_generate,
     "history": cmd_history,
     "worker": cmd_worker,
+    "retry": cmd_retry,
 }
 
 
