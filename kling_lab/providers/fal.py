@@ -1,27 +1,51 @@
 """fal.ai host client for `fal-ai/kling-video/v2.6/pro/{text-to-video,image-to-video}` (queue API).
 
-Submit returns `status_url`, `response_url` and `cancel_url`; they use only the
-owner/app path (`fal-ai/kling-video`), not the model sub-path, so the returned
-URLs are kept in `Submission.extra` and used as given. A request that fails
-also ends in COMPLETED: the result call then returns an error body instead of a
-video. Auth is `Authorization: Key <FAL_KEY>`. Audio defaults to ON: always sent.
+Requests are the ones fal_client 1.0.3 (the official SDK) sends: submit
+`POST <base>/fal-ai/kling-video/v2.6/pro/<endpoint>` with the model input as
+the JSON body (and `?fal_webhook=<url>` for a callback), then
+`GET <status_url>?logs=false`, `GET <response_url>` and `PUT <cancel_url>` on
+the URLs the submit answer returns. Those use only the owner/app path
+(`fal-ai/kling-video`), not the model sub-path. Auth is `Authorization: Key
+<FAL_KEY>`. Audio defaults to ON: `generate_audio` is always sent. Frames go
+inline as data URIs, which the SDK's `encode_file` also produces.
+
+A request that fails also ends COMPLETED; its result URL then answers with the
+error. The SDK asks again only after 408, 409, 429 and a 502/503/504 from the
+ingress (`_should_retry_response`); every other error answer is final, and so
+it is here: the job ends failed with fal's reason.
+
+Callbacks are signed with ED25519 (docs.fal.ai/model-apis/model-endpoints/webhooks,
+"Verifying Your Webhook"): the signature (hex) covers request id, user id,
+timestamp and the SHA-256 hex of the body, joined by newlines, and verifies
+with one of the keys in fal's JWKS (`KLING_LAB_FAL_JWKS_URL`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import binascii
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
     FrameReader,
+    HostConfig,
+    HostError,
     HostProtocolError,
     Submission,
     TaskPhase,
     TaskStatus,
+    WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
@@ -35,14 +59,26 @@ from kling_lab.providers.http_errors import (
     require_mapping,
     require_phase,
     require_text,
+    server_error,
     try_decode_json,
 )
+from kling_lab.providers.webhook_auth import header, timestamp_fresh
 from kling_lab.request import GenerationRequest
 
 APP_PATH = "fal-ai/kling-video"
 TEXT_TO_VIDEO_PATH = f"{APP_PATH}/v2.6/pro/text-to-video"
 IMAGE_TO_VIDEO_PATH = f"{APP_PATH}/v2.6/pro/image-to-video"
 KEY_NAME = "FAL_KEY"
+
+SIGNED_HEADERS = ("x-fal-webhook-request-id", "x-fal-webhook-user-id", "x-fal-webhook-timestamp")
+SIGNATURE_HEADER = "x-fal-webhook-signature"
+KEYS_MAX_AGE_S = 24 * 3600.0
+"""How long fetched webhook keys are used before they are fetched again (fal's examples cache a day)."""
+KEYS_REFETCH_INTERVAL_S = 60.0
+"""The least time between two fetches of the key set, so forged callbacks cannot make us hammer it."""
+KEYS_FETCH_TIMEOUT_S = 5.0
+
+log = logging.getLogger(__name__)
 
 _STATES: dict[str, TaskPhase] = {
     "IN_QUEUE": "queued",
@@ -55,9 +91,9 @@ _STATES: dict[str, TaskPhase] = {
     "CANCELLED": "canceled",
 }
 
-# Result answers that say nothing final about the request: the gateway is
-# busy, down or refusing us, so the runner should ask again later.
-_TRANSIENT_RESULT_STATUSES = frozenset({401, 403, 404, 408, 429})
+# fal_client 1.0.3 `RETRY_CODES` and `INGRESS_ERROR_CODES`.
+_SDK_RETRY_CODES = frozenset({408, 409, 429})
+_INGRESS_CODES = frozenset({502, 503, 504})
 
 
 def model_path(request: GenerationRequest) -> str:
@@ -101,7 +137,7 @@ def build_payload(
     return payload
 
 
-def _video_url(host: HostIdentity, result: Any) -> str | None:
+def _video_url(result: Any) -> str | None:
     if not isinstance(result, Mapping):
         return None
     video = result.get("video")
@@ -112,7 +148,7 @@ def _video_url(host: HostIdentity, result: Any) -> str | None:
 
 def parse_result(host: HostIdentity, result: Any) -> TaskStatus:
     """The status a result body stands for: succeeded with the video, or failed with the host's detail."""
-    url = _video_url(host, result)
+    url = _video_url(result)
     if url:
         return TaskStatus("succeeded", video_url=url, progress=1.0)
     reason = host_detail(result)
@@ -136,16 +172,120 @@ def parse_webhook_body(host: HostIdentity, body: Mapping[str, Any]) -> tuple[str
     raise HostProtocolError(f"{host.label} sent a webhook with an unknown status {outcome!r}.")
 
 
+def sdk_retries(response: httpx.Response) -> bool:
+    """True when fal_client 1.0.3 would send this request again after this error answer.
+
+    Its `_should_retry_response`: 408, 409 and 429, and a 502/503/504 that
+    came from the ingress (no `x-fal-request-id`, "nginx" in the body), except
+    a 504 that reports a caller-set request timeout.
+    """
+    code = response.status_code
+    if code == 504 and response.headers.get("x-fal-request-timeout-type"):
+        return False
+    if code in _INGRESS_CODES and "x-fal-request-id" not in response.headers and "nginx" in response.text:
+        return True
+    return code in _SDK_RETRY_CODES
+
+
+def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
+    """What fal signs for a callback: request id, user id, timestamp and the body's SHA-256 hex, one per line."""
+    return "\n".join((request_id, user_id, timestamp, hashlib.sha256(body).hexdigest())).encode("utf-8")
+
+
+def jwks_public_keys(document: Any) -> list[Ed25519PublicKey]:
+    """The Ed25519 keys of a JWKS document (`OKP` keys with a base64url `x`); other entries are skipped."""
+    entries = document.get("keys") if isinstance(document, Mapping) else None
+    keys: list[Ed25519PublicKey] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping) or entry.get("kty") != "OKP" or entry.get("crv", "Ed25519") != "Ed25519":
+            continue
+        x = entry.get("x")
+        if not isinstance(x, str):
+            continue
+        try:
+            raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+            keys.append(Ed25519PublicKey.from_public_bytes(raw))
+        except (ValueError, binascii.Error):
+            continue
+    return keys
+
+
+class WebhookKeys:
+    """fal's published webhook keys: fetched from its JWKS URL, kept a day, fetched at most once a minute.
+
+    Called from the webhook server's threads, so fetches are synchronous,
+    short and serialized. `transport` and `clock` are for tests.
+    """
+
+    def __init__(
+        self, url: str, *, transport: httpx.BaseTransport | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.url = url
+        self._transport = transport
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: list[Ed25519PublicKey] = []
+        self._fetched_at: float | None = None
+        self._tried_at: float | None = None
+
+    def verify(self, message: bytes, signature: bytes) -> bool | None:
+        """True when a published key verifies `signature`; False when none does; None when no keys can be had.
+
+        When the cached keys do not verify, the set is fetched again (a key may
+        have been rotated), but not more than once a minute.
+        """
+        with self._lock:
+            now = self._clock()
+            fresh = self._fetched_at is not None and now - self._fetched_at < KEYS_MAX_AGE_S
+            if fresh and _any_verifies(self._keys, message, signature):
+                return True
+            if self._tried_at is not None and now - self._tried_at < KEYS_REFETCH_INTERVAL_S:
+                return False if fresh else None
+            if not self._fetch(now):
+                return None
+            return _any_verifies(self._keys, message, signature)
+
+    def _fetch(self, now: float) -> bool:
+        self._tried_at = now
+        try:
+            with httpx.Client(timeout=KEYS_FETCH_TIMEOUT_S, transport=self._transport) as client:
+                response = client.get(self.url, headers={"Accept": "application/json"})
+            keys = jwks_public_keys(response.json()) if response.status_code == 200 else []
+        except Exception:  # noqa: BLE001 - a callback must never break the server; it stays a wake-up
+            keys = []
+        if not keys:
+            log.warning("could not read fal.ai's webhook keys from %s; fal callbacks only wake their jobs", self.url)
+            return False
+        self._keys, self._fetched_at = keys, now
+        return True
+
+
+def _any_verifies(keys: list[Ed25519PublicKey], message: bytes, signature: bytes) -> bool:
+    for key in keys:
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
 class FalClient(KeyedHostClient):
-    auth_scheme = "Key"
     """Kling 2.6 Pro on fal.ai's queue."""
 
+    auth_scheme = "Key"
     name = "fal"
     caps = CAPABILITIES["fal"]
     build_payload = staticmethod(build_payload)
 
+    def __init__(self, config: HostConfig, *, webhook_keys: WebhookKeys | None = None) -> None:
+        super().__init__(config)
+        if webhook_keys is None and config.webhook_keys_url:
+            webhook_keys = WebhookKeys(config.webhook_keys_url)
+        self.webhook_keys = webhook_keys
+
     def _urls(self, submission: Submission) -> dict[str, str]:
-        """The request's queue URLs: the ones fal returned, else the documented owner/app form."""
+        """The request's queue URLs: the ones fal returned, else the owner/app form the SDK builds."""
         request_root = f"{self._base}/{APP_PATH}/requests/{quote(submission.task_id, safe='')}"
         extra = submission.extra or {}
         return {
@@ -155,7 +295,13 @@ class FalClient(KeyedHostClient):
         }
 
     async def create(
-        self, http: httpx.AsyncClient, request: GenerationRequest, *, job_id: str, frames: FrameReader
+        self,
+        http: httpx.AsyncClient,
+        request: GenerationRequest,
+        *,
+        job_id: str,
+        frames: FrameReader,
+        create_key: str | None = None,
     ) -> Submission:
         """Submit to the queue; keeps the returned status/response/cancel URLs. Raises HostError on refusal."""
         headers = self._headers()
@@ -178,31 +324,38 @@ class FalClient(KeyedHostClient):
         return Submission(task_id=request_id, extra=extra)
 
     async def status(self, http: httpx.AsyncClient, submission: Submission) -> TaskStatus:
-        """The request's state; on COMPLETED the result is fetched, and an error body there means failed."""
+        """The request's state; on COMPLETED the result is fetched, and an error answer there means failed."""
         urls = self._urls(submission)
         headers = self._headers()
-        response = await http.get(urls["status_url"], headers=headers)
+        response = await http.get(urls["status_url"], headers=headers, params={"logs": "false"})
         body = require_mapping(self.host, read_json(self.host, response), "a queue status")
         phase = require_phase(self.host, body.get("status"), _STATES, "queue status")
         if phase == "failed":
             return TaskStatus("failed", error=failure_sentence(self.host, host_detail(body)))
         if phase != "succeeded":
             return TaskStatus(phase)
-        if body.get("error"):
-            return TaskStatus("failed", error=failure_sentence(self.host, body.get("error")))
-        return await self._result(http, urls["response_url"], headers)
+        return await self._result(http, urls["response_url"], headers, body.get("error"))
 
-    async def _result(self, http: httpx.AsyncClient, response_url: str, headers: dict[str, str]) -> TaskStatus:
+    async def _result(
+        self, http: httpx.AsyncClient, response_url: str, headers: dict[str, str], status_error: Any
+    ) -> TaskStatus:
         response = await http.get(response_url, headers=headers)
         code = response.status_code
         if code < 400:
             return parse_result(self.host, decode_json(self.host, response))
         body = try_decode_json(response)
-        retryable = response.headers.get("x-fal-retryable", "").lower() == "true"
-        if code in _TRANSIENT_RESULT_STATUSES or code >= 500 or retryable:
-            # A server error here must not turn a possibly paid clip into "failed".
+        if sdk_retries(response):
+            raise self._ask_again(response, body)
+        if code in (401, 403):
+            # Our key, not the clip: the runner ends the job after repeated refusals, saying which setting to fix.
             raise error_for_status(self.host, response, body)
-        return TaskStatus("failed", error=failure_sentence(self.host, host_detail(body) or f"HTTP {code}"))
+        reason = host_detail(body) or status_error or f"its result answered HTTP {code} without a reason"
+        return TaskStatus("failed", error=failure_sentence(self.host, reason))
+
+    def _ask_again(self, response: httpx.Response, body: Any) -> HostError:
+        if response.status_code in (408, 409):
+            return server_error(self.host, response.status_code, host_detail(body))
+        return error_for_status(self.host, response, body)
 
     async def cancel(self, http: httpx.AsyncClient, submission: Submission) -> bool:
         """Ask fal to cancel; False when the request had already completed."""
@@ -214,16 +367,40 @@ class FalClient(KeyedHostClient):
         read_json(self.host, response)
         return True
 
-    async def lookup(self, http: httpx.AsyncClient, job_id: str) -> Submission | None:
+    async def lookup(self, http: httpx.AsyncClient, create_key: str) -> Submission | None:
         """fal requests carry no id of ours, so a lost submit cannot be found."""
         return None
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> tuple[str, TaskStatus] | None:
-        """(request_id, status) from a `fal_webhook` POST, or None when it is not one."""
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str], *, now: float | None = None) -> WebhookNews | None:
+        """What a `fal_webhook` POST says: believed only with a valid signature from a published key.
+
+        None when the body is not a fal callback, or when the signature is
+        missing, wrong or over a stale timestamp. A wake-up (no status) when no
+        key set is configured or the published keys cannot be fetched.
+        """
         parsed = webhook_object(body)
-        if parsed is None or "request_id" not in parsed:
+        if parsed is None or str(parsed.get("status") or "").upper() not in ("OK", "ERROR"):
             return None
         try:
-            return parse_webhook_body(self.host, parsed)
+            request_id, status = parse_webhook_body(self.host, parsed)
         except HostProtocolError:
+            request_id = parsed.get("request_id") if isinstance(parsed.get("request_id"), str) else ""
+            status = None
+        if not request_id.strip():
             return None
+        if self.webhook_keys is None:
+            return WebhookNews(request_id)
+        fields = [header(headers, name) for name in SIGNED_HEADERS]
+        signature_hex = header(headers, SIGNATURE_HEADER)
+        if not all(fields) or not signature_hex or not timestamp_fresh(fields[2], now=now):
+            return None
+        try:
+            signature = bytes.fromhex(signature_hex)
+        except ValueError:
+            return None
+        verified = self.webhook_keys.verify(signed_message(*fields, body), signature)
+        if verified is None:
+            return WebhookNews(request_id)
+        if not verified:
+            return None
+        return WebhookNews(request_id, status)

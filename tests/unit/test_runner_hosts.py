@@ -106,3 +106,13 @@ def test_a_kling_retry_after_a_host_side_failure_is_accepted_with_a_new_external
     external_ids = [c.body["external_task_id"] for c in emu.creates("kling")]
     assert len(external_ids) == 2 and len(set(external_ids)) == 2
     assert all(e.startswith(failed.id) for e in external_ids)
+
+
+def test_a_fal_result_500_ends_the_job_failed_with_fals_reason_within_one_poll(emu, tmp_path):
+    store, runner = _setup(emu, tmp_path)
+    emu.add_fault("http", host="fal", op="result", status=500, message="the GPU worker crashed")
+    (job,) = _run(runner, store, _batch(store, "fal", ["a fox in the snow"]))
+    assert job.state == JobState.FAILED
+    assert "the GPU worker crashed" in job.error
+    (rule,) = emu.faults()
+    assert rule["fired"] == 1  # one result request: the 500 is final, as fal_client treats it
