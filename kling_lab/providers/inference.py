@@ -10,7 +10,7 @@ numbers and names; 13 REJECTED (no balance, no payment method) is a task
 that never ran and ends the job failed with the host's reason. Callbacks are
 unsigned, so they only wake the job up. The input field names are not in the
 SDK and the app's published schema lists descriptions only: see
-docs/hosts.d/inference.md for what stays unverified.
+docs/hosts.md (inference) for what stays unverified.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Callbacks are checked as docs.kie.ai/common-api/webhook-verification says:
 with the account's webhook HMAC key (KIE_WEBHOOK_HMAC_KEY). That signature
 covers the task id and the time only, not the body, so even a verified
 callback is only a wake-up: what the task became is read from recordInfo with
-our key. See docs/hosts.d/kie.md.
+our key. See docs/hosts.md (kie).
 """
 
 from __future__ import annotations
