@@ -135,6 +135,24 @@ async def frame(request: Request) -> Response:
     return _file(_media_root() / "frames" / f"{sha}.{ext}", "image/png" if ext == "png" else "image/jpeg")
 
 
+def _no_legacy_pages_folder() -> None:
+    """Every run goes through streamlit_app.py's st.navigation, the first one of the process included.
+
+    Streamlit decides once per process, when the first session starts, whether
+    this is a legacy multipage app: if a `pages/` folder sits beside the entry
+    script, that first run is executed as one, so a first visit to
+    `/compare?view=review` ran pages/compare.py by itself, without the entry
+    script and with the folder listed as navigation. Calling st.navigation
+    clears the flag, but only from the second run on; clearing it before any
+    session exists makes the first run like every other.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
+_no_legacy_pages_folder()
+
 app = st.App(
     str(APP_DIR / "streamlit_app.py"),
     routes=[

@@ -1,5 +1,9 @@
 """Pages live in pages/, and no route shows Streamlit's legacy page list: the sidebar lists the five pages
-by their titles, once each, and the review board shows no navigation at all."""
+by their titles, once each, and the review board shows no navigation at all.
+
+Streamlit decides from the first session of a process whether `pages/` makes a legacy multipage app,
+so each case starts a fresh server whose very first visit is the route under test.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,17 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import ROOT, run_app, wait_for_app
-from tests.e2e.test_compare_browser import _enqueue
+from tests.e2e.test_compare_browser import _enqueue, _wait_ready
 
 pytestmark = pytest.mark.e2e
 
 TITLES = ["Compose", "Compare", "History", "Pricing", "Settings"]
-ROUTES = ["/", "/compare", "/history", "/pricing", "/settings"]
-NAV_LINKS = "[data-testid='stSidebarNav'] a"
+NAV = "[data-testid='stSidebarNav']"
+
+
+def _nav_titles(tab) -> list[str]:  # noqa: ANN001
+    # Each link reads "<icon name> <title>": the icon is a font ligature.
+    return [t.split()[-1] for t in tab.locator(f"{NAV} a").all_inner_texts()]
 
 
 def test_the_pages_folder_is_named_as_the_design_card_says():
@@ -22,20 +30,28 @@ def test_the_pages_folder_is_named_as_the_design_card_says():
     assert not (ROOT / "app_pages").exists()
 
 
-def test_no_route_shows_a_legacy_page_list(tab, tmp_path: Path) -> None:
+def test_a_first_visit_to_the_review_board_shows_no_navigation(tab, tmp_path: Path) -> None:
     data = tmp_path / "data"
+    batch_id = _enqueue(data, "a quiet pier at dawn")
     with run_app(data) as app:
-        batch_id = _enqueue(data, "a quiet pier at dawn")
-        seen = {}
-        for route in ROUTES:
+        tab.goto(f"{app.url}/compare?batch={batch_id}&view=review")  # the process's first session
+        wait_for_app(tab)
+        _wait_ready(tab, 1)  # the board is up, its take loaded, and its fragment has rerun
+        assert tab.locator(NAV).count() == 0
+        for route in ("/?view=review", "/history?view=review", f"/compare?batch={batch_id}&view=review"):
             tab.goto(f"{app.url}{route}")
             wait_for_app(tab)
-            # Each link reads "<icon name> <title>": the icon is a font ligature.
-            seen[route] = [t.split()[-1] for t in tab.locator(NAV_LINKS).all_inner_texts()]
-        for route in ROUTES:
-            assert seen[route] == TITLES, (route, seen[route])
-        for route in (f"/compare?batch={batch_id}&view=review", "/?view=review", "/history?view=review"):
+            assert tab.locator(NAV).count() == 0, route
+
+
+@pytest.mark.parametrize("first", ["/compare", "/settings"])
+def test_every_page_lists_the_five_titled_pages_and_nothing_else(tab, tmp_path: Path, first: str) -> None:
+    with run_app(tmp_path / "data") as app:
+        tab.goto(f"{app.url}{first}")  # the process's first session
+        wait_for_app(tab)
+        seen = {first: _nav_titles(tab)}
+        for route in ("/", "/compare", "/history", "/pricing", "/settings"):
             tab.goto(f"{app.url}{route}")
             wait_for_app(tab)
-            assert tab.locator("[data-testid='stSidebarNav']").count() == 0, route
-            assert tab.locator(NAV_LINKS).count() == 0, route
+            seen[route] = _nav_titles(tab)
+    assert all(titles == TITLES for titles in seen.values()), seen
