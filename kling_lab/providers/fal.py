@@ -394,6 +394,8 @@ class FalClient(KeyedHostClient):
         signature_hex = header(headers, SIGNATURE_HEADER)
         if not all(fields) or not signature_hex or not timestamp_fresh(fields[2], now=now):
             return None
+        if fields[0] != request_id:  # signed for another request than the body names
+            return None
         try:
             signature = bytes.fromhex(signature_hex)
         except ValueError:

@@ -498,6 +498,13 @@ def test_a_signature_within_the_tolerance_is_believed_and_one_past_it_is_not(emu
     assert client.parse_webhook(OK_BODY, headers, now=1_700_000_001 + TIMESTAMP_TOLERANCE_S) is None
 
 
+def test_a_signature_made_for_another_request_than_the_body_names_is_refused(emu):
+    key = Ed25519PrivateKey.generate()
+    client = _local_client(emu, KeySet(key).loader())
+    assert client.parse_webhook(OK_BODY, _signed(key, OK_BODY, request_id="another-request")) is None
+    assert client.parse_webhook(OK_BODY, _signed(key, OK_BODY)).verified
+
+
 @pytest.mark.parametrize("signature", ["zz", "abc", ""])
 def test_an_unreadable_signature_is_refused(emu, signature):
     key = Ed25519PrivateKey.generate()
