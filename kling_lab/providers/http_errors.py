@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -432,6 +433,22 @@ def require_phase(host: HostIdentity, raw: Any, states: Mapping[str, TaskPhase],
     if phase is None:
         raise HostProtocolError(f"{host.label} reported an unknown {what} {state.lower()!r}.")
     return phase
+
+
+def charge_amount(value: Any) -> Decimal | None:
+    """A charge a host reports, as a number or a numeric string: a finite, non-negative Decimal, else None.
+
+    Booleans, other types, unreadable text, NaN, infinities and negative amounts all read as "no charge given".
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return amount
 
 
 # --------------------------------------------------------------------------------------------

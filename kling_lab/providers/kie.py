@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -38,6 +37,7 @@ from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     auth_error,
+    charge_amount,
     content_policy_error,
     credits_error,
     decode_json,
@@ -213,14 +213,8 @@ def host_charge(data: Mapping[str, Any]) -> HostCharge | None:
     and third-party client types show it. Kie publishes no price per credit, so
     no dollar figure is derived from it.
     """
-    value = data.get(CHARGE_FIELD)
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount < 0:
+    amount = charge_amount(data.get(CHARGE_FIELD))
+    if amount is None:
         return None
     return HostCharge(amount=amount, unit="credits", source=f"data.{CHARGE_FIELD}")
 

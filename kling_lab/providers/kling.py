@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +43,7 @@ from kling_lab.providers.client_base import KeyedHostClient, webhook_object
 from kling_lab.providers.http_errors import (
     HostIdentity,
     auth_error,
+    charge_amount,
     content_policy_error,
     credits_error,
     decode_json,
@@ -267,14 +268,8 @@ def _read_kling_answer(host: HostIdentity, response: httpx.Response) -> Mapping[
 
 def host_charge(data: Mapping[str, Any]) -> HostCharge | None:
     """The units the API says it deducted for the task (`final_unit_deduction`, a numeric string)."""
-    value = data.get("final_unit_deduction")
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        units = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    if not units.is_finite() or units < 0:
+    units = charge_amount(data.get("final_unit_deduction"))
+    if units is None:
         return None
     return HostCharge(amount=units, unit="units", source="final_unit_deduction")
 

@@ -12,7 +12,6 @@ Documents followed (repository aimlapi/api-docs, mirrored at docs.aimlapi.com):
 
 from __future__ import annotations
 
-import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -23,8 +22,8 @@ import pytest
 from kling_lab.capabilities import create_endpoint, normalize_base_url
 from kling_lab.providers.aimlapi import AimlapiClient, parse_generation
 from kling_lab.providers.base import HostConfig, HostError, Submission
-from tests.emulator import Emulator
 from tests.emulator.testing import FrameStore, client_for, make_png, poll_until_final, text_request
+from tests.oracle.helpers import ours
 
 # The request properties and their OpenAPI types, as SPEC_T2V and SPEC_I2V list them.
 SPEC_T2V = {"model": "string", "prompt": "string", "aspect_ratio": "string", "duration": "integer",
@@ -36,19 +35,6 @@ REQUIRED_I2V = {"model", "prompt", "image_url"}
 # The answer's status enum (SPEC_T2V, FETCH) and the extra words SAMPLE's loop keeps waiting on.
 STATUS_ENUM = {"queued", "generating", "completed", "error"}
 SAMPLE_PENDING = {"waiting", "active", "queued", "generating"}
-
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
 
 
 def sample_config() -> HostConfig:
@@ -70,22 +56,6 @@ def type_ok(value: Any, expected: str) -> bool:
     # OpenAPI's "number" includes integers.
     actual = openapi_type(value)
     return actual == expected or (expected == "number" and actual == "integer")
-
-
-def recorded(call: Any) -> tuple[Any, list[httpx.Request]]:
-    requests: list[httpx.Request] = []
-
-    async def remember(request: httpx.Request) -> None:
-        requests.append(request)
-
-    async def main() -> Any:
-        async with httpx.AsyncClient(event_hooks={"request": [remember]}, timeout=10) as http:
-            try:
-                return await call(http)
-            except HostError as exc:
-                return exc
-
-    return asyncio.run(main()), requests
 
 
 def assert_matches_the_spec(body: dict[str, Any], properties: dict[str, str], required: set[str]) -> None:
@@ -112,7 +82,7 @@ def test_a_generation_completes_with_either_base_url(emu, suffix):
         submission = await client.create(http, text_request(), job_id="job-1", frames=FrameStore())
         return await poll_until_final(client, http, submission)
 
-    status, requests = recorded(scenario)
+    status, requests = ours(scenario)
     assert status.phase == "succeeded"
     assert {r.url.path for r in requests} == {"/aimlapi/v2/video/generations"}
 
@@ -123,7 +93,7 @@ def test_a_generation_completes_with_either_base_url(emu, suffix):
 def test_text_to_video_body_has_only_spec_fields_with_spec_types(emu):
     client = client_for(emu, "aimlapi")
     request = text_request(negative_prompt="blur", cfg_scale=0.5, duration=10, aspect_ratio="9:16", audio=True)
-    _, [create] = recorded(lambda http: client.create(http, request, job_id="job-1", frames=FrameStore()))
+    _, [create] = ours(lambda http: client.create(http, request, job_id="job-1", frames=FrameStore()))
     body = json.loads(create.content)
     assert_matches_the_spec(body, SPEC_T2V, REQUIRED_T2V)
     assert (create.method, create.headers["authorization"].split(" ")[0]) == ("POST", "Bearer")
@@ -135,7 +105,7 @@ def test_image_to_video_body_has_only_spec_fields_with_spec_types(emu):
     store = FrameStore()
     client = client_for(emu, "aimlapi")
     request = text_request(start_frame=store.add(make_png()), cfg_scale=0.5, aspect_ratio="9:16")
-    _, [create] = recorded(lambda http: client.create(http, request, job_id="job-1", frames=store))
+    _, [create] = ours(lambda http: client.create(http, request, job_id="job-1", frames=store))
     body = json.loads(create.content)
     assert_matches_the_spec(body, SPEC_I2V, REQUIRED_I2V)
     assert body["image_url"].startswith("data:image/png;base64,")
@@ -143,7 +113,7 @@ def test_image_to_video_body_has_only_spec_fields_with_spec_types(emu):
 
 def test_audio_is_always_sent_because_the_spec_defaults_it_to_true(emu):
     client = client_for(emu, "aimlapi")
-    _, [create] = recorded(lambda http: client.create(http, text_request(audio=False), job_id="j", frames=FrameStore()))
+    _, [create] = ours(lambda http: client.create(http, text_request(audio=False), job_id="j", frames=FrameStore()))
     assert json.loads(create.content)["generate_audio"] is False
 
 
@@ -158,7 +128,7 @@ def test_the_poll_is_a_get_with_the_generation_id_percent_encoded(emu):
         await client.status(http, submission)
         return submission
 
-    submission, [_, poll] = recorded(scenario)
+    submission, [_, poll] = ours(scenario)
     assert poll.method == "GET" and poll.url.path == "/aimlapi/v2/video/generations"
     raw_query = poll.url.query.decode()
     assert raw_query.startswith("generation_id=") and ":" not in raw_query and "/" not in raw_query
@@ -172,7 +142,7 @@ def test_the_emulators_answers_follow_the_answer_schema(emu):
     client = client_for(emu, "aimlapi")
     emu.configure(latency=60)
     request = text_request(audio=True)
-    submission, _ = recorded(lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
+    submission, _ = ours(lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
     task = emu.task(submission.task_id)
     answers = []
     for phase in ("queued", "running", "succeeded", "failed"):
@@ -227,7 +197,7 @@ def test_a_completed_poll_from_the_emulator_carries_the_charge(emu):
         submission = await client.create(http, text_request(audio=True), job_id="j", frames=FrameStore())
         return await client.status(http, submission)
 
-    status, _ = recorded(scenario)
+    status, _ = ours(scenario)
     assert (status.host_charge.amount, status.actual_cost) == (120000, Decimal("0.06"))
 
 
@@ -244,7 +214,7 @@ def test_a_completed_poll_from_the_emulator_carries_the_charge(emu):
 def test_documented_error_answers_become_the_right_refusal(emu, status, kind, words):
     emu.add_fault("http", host="aimlapi", op="create", status=status)
     client = client_for(emu, "aimlapi")
-    error, _ = recorded(lambda http: client.create(http, text_request(), job_id="j", frames=FrameStore()))
+    error, _ = ours(lambda http: client.create(http, text_request(), job_id="j", frames=FrameStore()))
     assert isinstance(error, HostError) and (error.kind, error.status_code) == (kind, status)
     assert words in error.message
 
@@ -258,7 +228,7 @@ def test_the_emulators_error_body_has_the_documented_fields(emu):
 def test_a_validation_refusal_quotes_the_hosts_hint(emu):
     client = client_for(emu, "aimlapi")
     request = text_request(duration=7)
-    error, _ = recorded(lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
+    error, _ = ours(lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
     assert isinstance(error, HostError) and error.kind == "invalid"
     assert "Body validation error" in error.message and "duration" in error.message
 
@@ -268,7 +238,7 @@ def test_a_validation_refusal_quotes_the_hosts_hint(emu):
 
 def test_no_callback_is_asked_for_even_with_a_public_url(emu):
     client = client_for(emu, "aimlapi", KLING_LAB_PUBLIC_URL="https://app.example")
-    _, [create] = recorded(lambda http: client.create(http, text_request(), job_id="j", frames=FrameStore()))
+    _, [create] = ours(lambda http: client.create(http, text_request(), job_id="j", frames=FrameStore()))
     assert not {"webhook", "callback_url", "callBackUrl", "webhook_url"} & set(json.loads(create.content))
 
 
@@ -282,5 +252,5 @@ def test_a_posted_callback_is_at_most_a_wake_up():
 
 def test_there_is_no_cancel_call():
     client = AimlapiClient(sample_config())
-    accepted, requests = recorded(lambda http: client.cancel(http, Submission("g:m")))
+    accepted, requests = ours(lambda http: client.cancel(http, Submission("g:m")))
     assert accepted is False and requests == []

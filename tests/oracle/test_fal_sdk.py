@@ -19,7 +19,6 @@ with `fal_client.encode` (uploading to fal's CDN is a separate, explicit call).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,10 +29,11 @@ import pytest
 from fal_client import client as fal_sdk
 
 from kling_lab.providers.base import HostError, Submission, TaskStatus
-from kling_lab.providers.fal import IMAGE_TO_VIDEO_PATH, TEXT_TO_VIDEO_PATH, FalClient
+from kling_lab.providers.fal import IMAGE_TO_VIDEO_PATH, TEXT_TO_VIDEO_PATH
 from kling_lab.providers.http_errors import frame_data_uri
 from tests.emulator import Emulator
 from tests.emulator.testing import FrameStore, client_for, make_png, text_request
+from tests.oracle.helpers import json_shape, ours
 
 APP = "fal-ai/kling-video"
 T2V_EXAMPLE = {"prompt": "Old friends reuniting at a train station, warm light", "duration": "5",
@@ -45,18 +45,10 @@ COMPARED: list[str] = []
 """One entry per request pair compared (reported at the end of the module)."""
 
 
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-    print(f"\nfal.ai oracle: {len(COMPARED)} request pairs compared")  # noqa: T201 - the figure for the report
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
+@pytest.fixture(scope="module", autouse=True)
+def _report_comparisons():
     yield
-    assert emu.stats()["server_errors"] == []
+    print(f"\nfal.ai oracle: {len(COMPARED)} request pairs compared")  # noqa: T201 - the figure for the report
 
 
 # -- both sides, recorded -----------------------------------------------------------------------
@@ -80,48 +72,12 @@ class Loopback(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
-class AsyncRecording(httpx.AsyncBaseTransport):
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-
 @pytest.fixture
 def sdk(emu, monkeypatch) -> tuple[fal_client.SyncClient, Loopback]:
     loopback = Loopback(emu)
     real = fal_sdk.BackupDomainTransport
     monkeypatch.setattr(fal_sdk, "BackupDomainTransport", lambda: real(transport=loopback))
     return fal_client.SyncClient(key=emu.keys["FAL_KEY"]), loopback
-
-
-def ours(client: FalClient, call: Any) -> tuple[Any, list[httpx.Request]]:
-    """Run `call(http)` with our client over a recording transport; (result or HostError, requests)."""
-    recording = AsyncRecording()
-
-    async def main() -> Any:
-        async with httpx.AsyncClient(transport=recording, timeout=10) as http:
-            try:
-                return await call(http)
-            except HostError as exc:
-                return exc
-
-    return asyncio.run(main()), recording.requests
-
-
-def shape(value: Any) -> Any:
-    """A JSON value with every scalar replaced by its JSON type name."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(item) for item in value]
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string"}[type(value)]
 
 
 def wire(request: httpx.Request, request_id: str = "") -> dict[str, Any]:
@@ -133,7 +89,7 @@ def wire(request: httpx.Request, request_id: str = "") -> dict[str, Any]:
         "query": parse_qs(request.url.query.decode(), keep_blank_values=True),
         "authorization": request.headers.get("authorization"),
         "content_type": request.headers.get("content-type") if body is not None else None,
-        "body": shape(body),
+        "body": json_shape(body),
     }
 
 
@@ -151,7 +107,7 @@ def test_text_to_video_submit_is_the_sdks(emu, sdk):
     request = text_request(T2V_EXAMPLE["prompt"], negative_prompt=T2V_EXAMPLE["negative_prompt"], cfg_scale=0.5,
                            audio=True)
     client = client_for(emu, "fal")
-    _, our_requests = ours(client, lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
+    _, our_requests = ours(lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
     same(loopback.requests[0], our_requests[0])
     assert wire(our_requests[0])["authorization"] == f"Key {emu.keys['FAL_KEY']}"
     assert [record.body for record in emu.creates("fal")] == [T2V_EXAMPLE, T2V_EXAMPLE]
@@ -170,7 +126,7 @@ def test_image_to_video_submit_is_the_sdks_with_start_and_end_frames_as_data_uri
     request = text_request(I2V_PROMPT, start_frame=frames.add(start), end_frame=frames.add(end, "The end frame"),
                            negative_prompt="blur, distort, and low quality", voice_ids=("voice-a",), audio=False)
     client = client_for(emu, "fal")
-    _, our_requests = ours(client, lambda http: client.create(http, request, job_id="j", frames=frames))
+    _, our_requests = ours(lambda http: client.create(http, request, job_id="j", frames=frames))
     same(loopback.requests[0], our_requests[0])
     assert json.loads(our_requests[0].content) == arguments
 
@@ -180,7 +136,7 @@ def test_the_webhook_is_asked_for_in_the_same_query_parameter(emu, sdk):
     client = client_for(emu, "fal", KLING_LAB_PUBLIC_URL="https://lab.example.org/app")
     sdk_client.submit(TEXT_TO_VIDEO_PATH, arguments=T2V_EXAMPLE, webhook_url=client.config.callback_url)
     request = text_request(T2V_EXAMPLE["prompt"], negative_prompt=T2V_EXAMPLE["negative_prompt"], cfg_scale=0.5)
-    _, our_requests = ours(client, lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
+    _, our_requests = ours(lambda http: client.create(http, request, job_id="j", frames=FrameStore()))
     same(loopback.requests[0], our_requests[0])
     assert wire(our_requests[0])["query"] == {"fal_webhook": ["https://lab.example.org/app/webhook/fal"]}
     assert our_requests[0].url.query == loopback.requests[0].url.query
@@ -192,7 +148,7 @@ def test_the_webhook_is_asked_for_in_the_same_query_parameter(emu, sdk):
 def _submitted(emu, sdk_client, client) -> tuple[str, Submission]:
     """One request made by each side: (the SDK's request id, our submission)."""
     handle = sdk_client.submit(TEXT_TO_VIDEO_PATH, arguments=T2V_EXAMPLE)
-    submission, _ = ours(client, lambda http: client.create(http, text_request(), job_id="j", frames=FrameStore()))
+    submission, _ = ours(lambda http: client.create(http, text_request(), job_id="j", frames=FrameStore()))
     return handle.request_id, submission
 
 
@@ -202,7 +158,7 @@ def test_status_is_asked_as_the_sdk_asks(emu, sdk):
     client = client_for(emu, "fal")
     sdk_id, submission = _submitted(emu, sdk_client, client)
     status = sdk_client.status(TEXT_TO_VIDEO_PATH, sdk_id)
-    ours_status, our_requests = ours(client, lambda http: client.status(http, submission))
+    ours_status, our_requests = ours(lambda http: client.status(http, submission))
     assert isinstance(status, fal_client.Queued) and ours_status.phase == "queued"
     same(loopback.requests[-1], our_requests[0], (sdk_id, submission.task_id))
     assert loopback.requests[-1].url.path == f"/fal/{APP}/requests/{sdk_id}/status"
@@ -214,7 +170,7 @@ def test_result_is_fetched_as_the_sdk_fetches_it(emu, sdk):
     sdk_id, submission = _submitted(emu, sdk_client, client)
     before = len(loopback.requests)
     result = sdk_client.result(TEXT_TO_VIDEO_PATH, sdk_id)
-    status, our_requests = ours(client, lambda http: client.status(http, submission))
+    status, our_requests = ours(lambda http: client.status(http, submission))
     sdk_requests = loopback.requests[before:]
     assert [r.method for r in sdk_requests] == ["GET", "GET"] == [r.method for r in our_requests]
     for sdk_request, our_request in zip(sdk_requests, our_requests, strict=True):
@@ -228,7 +184,7 @@ def test_cancel_is_sent_as_the_sdk_sends_it(emu, sdk):
     client = client_for(emu, "fal")
     sdk_id, submission = _submitted(emu, sdk_client, client)
     sdk_client.cancel(TEXT_TO_VIDEO_PATH, sdk_id)
-    accepted, our_requests = ours(client, lambda http: client.cancel(http, submission))
+    accepted, our_requests = ours(lambda http: client.cancel(http, submission))
     same(loopback.requests[-1], our_requests[0], (sdk_id, submission.task_id))
     assert accepted is True and emu.stats()["cancel_calls"] == {sdk_id: 1, submission.task_id: 1}
 
@@ -266,11 +222,11 @@ def _verdicts(emu, sdk, prompt: str = "A fox", fault: dict | None = None) -> tup
     except fal_client.FalClientHTTPError as exc:
         sdk_outcome = exc
     sdk_results = [r for r in loopback.requests if r.method == "GET" and r.url.path.endswith(handle.request_id)]
-    submission, _ = ours(client, lambda http: client.create(http, text_request(prompt), job_id="j",
+    submission, _ = ours(lambda http: client.create(http, text_request(prompt), job_id="j",
                                                             frames=FrameStore()))
     if fault:
         emu.add_fault("http", host="fal", op="result", **fault)
-    outcome, our_requests = ours(client, lambda http: client.status(http, submission))
+    outcome, our_requests = ours(lambda http: client.status(http, submission))
     our_results = [r for r in our_requests if r.url.path.endswith(submission.task_id)]
     for sdk_request, our_request in zip(sdk_results, our_results, strict=False):
         same(sdk_request, our_request, (handle.request_id, submission.task_id))

@@ -24,31 +24,13 @@ from inferencesh import Inference
 from inferencesh.client import _STATUS_STRING_MAP, TERMINAL_STATUSES, parse_status
 from inferencesh.types import TaskStatus as SdkStatus
 
-from kling_lab.config import load_settings
 from kling_lab.providers.base import Submission
 from kling_lab.providers.http_errors import HostIdentity
 from kling_lab.providers.inference import APP, STATUS_NAMES, InferenceClient, status_phase
-from kling_lab.providers.registry import host_config
 from tests.emulator import Emulator
-from tests.emulator.testing import FrameStore, make_png, text_request
+from tests.emulator.testing import FrameStore, client_for, make_png, text_request
 
 TRANSPORT_HEADERS = {"user-agent", "accept", "accept-encoding", "connection", "content-length", "host"}
-
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
-
-
-pytestmark = pytest.mark.usefixtures("fresh")
 
 
 @pytest.fixture
@@ -70,8 +52,7 @@ def sdk_client(emu: Emulator, suffix: str = "") -> Inference:
 
 
 def our_client(emu: Emulator, suffix: str = "", **env: str) -> InferenceClient:
-    environ = {**emu.env(), "KLING_LAB_INFERENCE_BASE_URL": emu.base_url("inference") + suffix, **env}
-    return InferenceClient(host_config("inference", load_settings(environ=environ, secrets={})))
+    return client_for(emu, "inference", KLING_LAB_INFERENCE_BASE_URL=emu.base_url("inference") + suffix, **env)
 
 
 def ours(scenario, log: list[httpx.Request]) -> Any:

@@ -20,8 +20,8 @@ import pytest
 
 from kling_lab.providers.base import HostError, WebhookNews
 from kling_lab.providers.kie import KieClient, build_payload, parse_record
-from tests.emulator import Emulator
-from tests.emulator.testing import FrameStore, client_for, make_png, poll_until_final, run, text_request
+from tests.emulator.testing import client_for, make_png, run, text_request
+from tests.oracle.helpers import one_callback, run_keeping_answers, run_to_video, schema_shape
 
 # docs.kie.ai/market/kling/text-to-video, request and answer examples (prompt shortened).
 T2V_REQUEST = {
@@ -64,38 +64,9 @@ DOCUMENTED_CODES = {401: "auth", 402: "credits", 404: "not_found", 422: "invalid
                     433: "credits", 455: "maintenance", 500: "server", 501: "generation_failed", 505: "unavailable"}
 
 
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
-
-
-@pytest.fixture
-def store() -> FrameStore:
-    return FrameStore()
-
-
 @pytest.fixture
 def client(emu) -> KieClient:
     return client_for(emu, "kie", KLING_LAB_PUBLIC_URL="https://app.example")
-
-
-def shape(value: Any) -> Any:
-    """The JSON type skeleton of a value: keys kept, leaves replaced by their JSON type name."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string"}[type(value)]
 
 
 def kie_signature(task_id: str, timestamp: str, key: str) -> str:
@@ -108,23 +79,14 @@ def kie_signature(task_id: str, timestamp: str, key: str) -> str:
 
 def test_text_to_video_create_matches_the_pages_request_and_answer(emu, client, store):
     """docs.kie.ai/market/kling/text-to-video: POST /api/v1/jobs/createTask, Bearer key, the example's fields."""
-    captured: list[httpx.Response] = []
-
-    async def keep(response: httpx.Response) -> None:
-        await response.aread()
-        captured.append(response)
-
-    async def scenario(http):
-        http.event_hooks["response"] = [keep]
-        await client.create(http, text_request(aspect_ratio="1:1"), job_id="job-1", frames=store)
-
-    run(scenario)
+    _, captured = run_keeping_answers(
+        lambda http: client.create(http, text_request(aspect_ratio="1:1"), job_id="job-1", frames=store))
     [record] = emu.creates("kie")
     assert record.path == "/kie/api/v1/jobs/createTask"
     assert record.headers["authorization"] == f"Bearer {emu.keys['KIE_API_KEY']}"
-    assert shape(record.body) == shape({**T2V_REQUEST, "callBackUrl": "https://app.example/webhook/kie"})
+    assert schema_shape(record.body) == schema_shape({**T2V_REQUEST, "callBackUrl": "https://app.example/webhook/kie"})
     [answer] = captured
-    assert shape(answer.json()) == shape(CREATE_ANSWER)
+    assert schema_shape(answer.json()) == schema_shape(CREATE_ANSWER)
     assert answer.json()["data"]["taskId"].startswith("task_kling-2.6_")
 
 
@@ -133,7 +95,7 @@ def test_image_to_video_create_matches_the_pages_request(emu, client, store):
     request = text_request(start_frame=store.add(make_png()))
     run(lambda http: client.create(http, request, job_id="job-1", frames=store))
     [record] = emu.creates("kie")
-    assert shape(record.body) == shape({**I2V_REQUEST, "callBackUrl": "https://app.example/webhook/kie"})
+    assert schema_shape(record.body) == schema_shape({**I2V_REQUEST, "callBackUrl": "https://app.example/webhook/kie"})
     assert record.body["input"]["image_urls"][0].startswith(emu.url + "/kie-upload/files/")
 
 
@@ -163,10 +125,10 @@ def test_record_info_answers_carry_exactly_the_pages_fields(emu, client, store, 
     submission = run(lambda http: client.create(http, text_request(prompt), job_id="job-1", frames=store))
     emu.force_phase(submission.task_id, phase, "kie")
     body = _record_info(emu, submission.task_id)
-    expected = shape(RECORD_ANSWER)
+    expected = schema_shape(RECORD_ANSWER)
     if phase in ("queued", "running"):
         expected["data"]["completeTime"] = "null"
-    assert shape(body) == expected
+    assert schema_shape(body) == expected
     data = body["data"]
     assert json.loads(data["param"])["model"] == "kling-2.6/text-to-video"
     if phase == "succeeded":
@@ -187,12 +149,7 @@ def test_our_client_reads_the_pages_own_example_record(client):
 
 def test_a_task_runs_to_a_downloadable_video(emu, client, store):
     """docs.kie.ai/market/common/get-task-detail: poll until `success`, then fetch resultUrls[0]."""
-    async def scenario(http):
-        submission = await client.create(http, text_request(), job_id="job-1", frames=store)
-        status = await poll_until_final(client, http, submission)
-        return status, await http.get(status.video_url)
-
-    status, video = run(scenario)
+    status, video = run_to_video(client, store)
     assert status.phase == "succeeded" and video.content[4:8] == b"ftyp"
 
 
@@ -229,19 +186,10 @@ def test_a_wrong_key_gets_the_getting_started_pages_401(emu, store):
 # -- callbacks ------------------------------------------------------------------------------------
 
 
-def _one_callback(emu, store, signature: str) -> tuple[KieClient, str, dict]:
-    emu.configure(callback_signature=signature)
-    client = client_for(emu, "kie", KLING_LAB_PUBLIC_URL=f"{emu.url}/_emulator/sink")
-    submission = run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
-    assert emu.wait_until(lambda: emu.sink("webhook/kie"))
-    [delivery] = emu.sink("webhook/kie")
-    return client, submission.task_id, delivery
-
-
 def test_signed_callbacks_follow_the_webhook_verification_page(emu, store):
     """docs.kie.ai/common-api/webhook-verification: `X-Webhook-Timestamp` (Unix seconds) and
     `X-Webhook-Signature` = base64(HMAC-SHA256(taskId + "." + timestamp, webhookHmacKey)), taskId from the body."""
-    client, task_id, delivery = _one_callback(emu, store, "valid")
+    client, task_id, delivery = one_callback(emu, "kie", store, "valid")
     headers = {k.lower(): v for k, v in delivery["headers"].items()}
     timestamp = headers["x-webhook-timestamp"]
     assert timestamp.isdigit() and abs(int(timestamp) - time.time()) < 60
@@ -255,7 +203,7 @@ def test_the_callback_body_is_the_task_record_under_data(emu, store):
     """docs.kie.ai/market/kling/text-to-video: on completion Kie POSTs "the task status and results" to
     callBackUrl. The pages show no body; the emulator sends the recordInfo record under `data` with `code` and
     `msg` (and `consumeCredits`), as Kie's callbacks are seen to."""
-    _, task_id, delivery = _one_callback(emu, store, "valid")
+    _, task_id, delivery = one_callback(emu, "kie", store, "valid")
     body = json.loads(delivery["body"])
     assert set(body) == {"code", "msg", "data"}
     assert set(RECORD_ANSWER["data"]) <= set(body["data"]) and body["data"]["state"] == "success"
@@ -265,7 +213,7 @@ def test_the_callback_body_is_the_task_record_under_data(emu, store):
 def test_callbacks_the_page_says_to_reject_are_refused(emu, store, signature):
     """docs.kie.ai/common-api/webhook-verification: both headers are required, the signature must match (compared
     in constant time), and the page warns against replays; a timestamp an hour old is refused."""
-    client, _, delivery = _one_callback(emu, store, signature)
+    client, _, delivery = one_callback(emu, "kie", store, signature)
     assert client.parse_webhook(delivery["body"], delivery["headers"]) is None
 
 

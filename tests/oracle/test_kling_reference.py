@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any
 
 import httpx
 import jwt
@@ -20,9 +19,8 @@ import pytest
 
 from kling_lab.providers.base import HostError, Submission, WebhookNews
 from kling_lab.providers.kling import KlingClient, build_payload, kling_code_error, sign_jwt
-from kling_lab.providers.registry import host_config
-from tests.emulator import Emulator
-from tests.emulator.testing import FrameStore, make_png, poll_until_final, run, settings_for, text_request
+from tests.emulator.testing import client_for, make_png, run, text_request
+from tests.oracle.helpers import one_callback, run_keeping_answers, run_to_video, schema_shape
 
 # The emulator's fake secret key is shorter than the 32 bytes PyJWT recommends; so may Kling's real ones be.
 pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key is")
@@ -69,38 +67,9 @@ ERROR_CODES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
-
-
-@pytest.fixture
-def store() -> FrameStore:
-    return FrameStore()
-
-
 @pytest.fixture
 def client(emu) -> KlingClient:
-    return KlingClient(host_config("kling", settings_for(emu, KLING_LAB_PUBLIC_URL="https://app.example")))
-
-
-def shape(value: Any) -> Any:
-    """The JSON type skeleton of a value: keys kept, leaves replaced by their JSON type name."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string"}[type(value)]
+    return client_for(emu, "kling", KLING_LAB_PUBLIC_URL="https://app.example")
 
 
 def reference_token(ak: str, sk: str, now: int) -> str:
@@ -150,7 +119,7 @@ def test_the_authentication_rows_of_the_error_table(emu, authorization, code):
     with httpx.Client() as http:
         answer = http.post(f"{emu.base_url('kling')}/v1/videos/text2video", json=T2V_REQUEST, headers=headers)
     assert answer.status_code == 401
-    assert shape(answer.json()) == {"code": "number", "message": "string", "request_id": "string"}
+    assert schema_shape(answer.json()) == {"code": "number", "message": "string", "request_id": "string"}
     assert answer.json()["code"] == code
 
 
@@ -171,25 +140,16 @@ def test_text_to_video_create_matches_the_pages_request_and_answer(emu, client, 
     """apiReference/model/textToVideo, "Create Task": POST /v1/videos/text2video with the example's fields and
     JSON types (duration and sound are strings); the answer is `{code: 0, message, request_id, data{task_id,
     task_info{external_task_id}, task_status, created_at, updated_at}}`."""
-    captured: list[httpx.Response] = []
-
-    async def keep(response: httpx.Response) -> None:
-        await response.aread()
-        captured.append(response)
-
-    async def scenario(http):
-        http.event_hooks["response"] = [keep]
-        request = text_request(T2V_REQUEST["prompt"], aspect_ratio="1:1", audio=True, negative_prompt="x")
-        await client.create(http, request, job_id="job-1", frames=store, create_key="job-1-0-1")
-
-    run(scenario)
+    request = text_request(T2V_REQUEST["prompt"], aspect_ratio="1:1", audio=True, negative_prompt="x")
+    _, captured = run_keeping_answers(
+        lambda http: client.create(http, request, job_id="job-1", frames=store, create_key="job-1-0-1"))
     [record] = emu.creates("kling")
     assert record.path == "/kling/v1/videos/text2video"
     expected = {**T2V_REQUEST, "negative_prompt": "x", "callback_url": "https://app.example/webhook/kling",
                 "external_task_id": "job-1-0-1"}
     assert record.body == expected
     [answer] = captured
-    assert shape(answer.json()) == shape(CREATE_ANSWER)
+    assert schema_shape(answer.json()) == schema_shape(CREATE_ANSWER)
     assert answer.json()["data"]["task_info"] == {"external_task_id": "job-1-0-1"}
 
 
@@ -240,7 +200,7 @@ def test_the_query_answer_matches_the_pages_example(emu, client, store):
     emu.force_phase(submission.task_id, "succeeded", "kling")
     with httpx.Client() as http:
         answer = http.get(f"{emu.base_url('kling')}/v1/videos/text2video/{submission.task_id}", headers=_bearer(emu))
-    assert shape(answer.json()) == shape(QUERY_ANSWER)
+    assert schema_shape(answer.json()) == schema_shape(QUERY_ANSWER)
     status = run(lambda http: client.status(http, submission))
     assert status.host_charge is not None and status.host_charge.amount == 5
 
@@ -259,12 +219,7 @@ def test_the_query_path_takes_the_external_task_id_in_place_of_the_task_id(emu, 
 
 def test_a_task_runs_to_a_downloadable_video(emu, client, store):
     """apiReference/model/textToVideo: submitted -> processing -> succeed, then the video at task_result.videos[0]."""
-    async def scenario(http):
-        submission = await client.create(http, text_request(), job_id="job-1", frames=store)
-        status = await poll_until_final(client, http, submission)
-        return status, await http.get(status.video_url)
-
-    status, video = run(scenario)
+    status, video = run_to_video(client, store)
     assert status.phase == "succeeded" and video.content[4:8] == b"ftyp"
 
 
@@ -276,12 +231,8 @@ def test_callbacks_carry_the_protocols_body_and_no_signature(emu, store, signatu
     """apiReference/callbackProtocol: the POST body is the task object (task_id, task_status, task_status_msg,
     created_at, updated_at, final_unit_deduction, task_info, task_result); the page documents no signature or
     secret, whatever the emulator's signing knob says. Our client takes it as a wake-up only."""
-    emu.configure(callback_signature=signature)
-    client = KlingClient(host_config("kling", settings_for(emu, KLING_LAB_PUBLIC_URL=f"{emu.url}/_emulator/sink")))
-    submission = run(lambda http: client.create(http, text_request(), job_id="job-1", frames=store))
-    assert emu.wait_until(lambda: emu.sink("webhook/kling"))
-    [delivery] = emu.sink("webhook/kling")
+    client, task_id, delivery = one_callback(emu, "kling", store, signature)
     body = json.loads(delivery["body"])
-    assert set(body) <= CALLBACK_KEYS and body["task_id"] == submission.task_id
+    assert set(body) <= CALLBACK_KEYS and body["task_id"] == task_id
     assert not {name.lower() for name in delivery["headers"]} & {"x-signature", "x-kling-signature", "signature"}
-    assert client.parse_webhook(delivery["body"], delivery["headers"]) == WebhookNews(submission.task_id)
+    assert client.parse_webhook(delivery["body"], delivery["headers"]) == WebhookNews(task_id)

@@ -14,7 +14,6 @@ payload, so a wrong mapping on our side shows up as a difference.
 
 from __future__ import annotations
 
-import asyncio
 import email.parser
 import email.policy
 import json
@@ -29,27 +28,14 @@ from replicate.prediction import Prediction
 from replicate.webhook import WebhookSigningSecret, WebhookValidationError
 
 from kling_lab.providers.base import HostError, Submission
-from kling_lab.providers.replicate import ReplicateClient
 from kling_lab.providers.webhook_auth import TIMESTAMP_TOLERANCE_S
 from kling_lab.request import GenerationRequest
 from tests.emulator import Emulator
 from tests.emulator.testing import FrameStore, client_for, make_png
+from tests.oracle.helpers import json_shape, ours
 
 PROMPT = "A red fox trotting through fresh snow at dawn"
 MODEL = "kwaivgi/kling-v2.6"
-
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu):
-    emu.reset()
-    yield
-    assert emu.stats()["server_errors"] == []
 
 
 # -- recording both sides -----------------------------------------------------------------------
@@ -68,49 +54,11 @@ class Recording(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
-class AsyncRecording(httpx.AsyncBaseTransport):
-    """Keeps every request our client sends."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-
 def sdk_client(emu: Emulator) -> tuple[replicate.Client, Recording]:
     recording = Recording()
     client = replicate.Client(api_token=emu.keys["REPLICATE_API_TOKEN"], base_url=emu.base_url("replicate"),
                               transport=recording)
     return client, recording
-
-
-def ours(client: ReplicateClient, call: Any) -> tuple[Any, list[httpx.Request]]:
-    """Run `call(http)` with our client over a recording transport; (result or exception, requests)."""
-    recording = AsyncRecording()
-
-    async def main() -> Any:
-        async with httpx.AsyncClient(transport=recording, timeout=10) as http:
-            try:
-                return await call(http)
-            except HostError as exc:
-                return exc
-
-    return asyncio.run(main()), recording.requests
-
-
-def shape(value: Any) -> Any:
-    """A JSON value with every scalar replaced by its JSON type name."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(item) for item in value]
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string"}[type(value)]
 
 
 def multipart(request: httpx.Request) -> dict[str, tuple[str, str, bytes]]:
@@ -136,7 +84,7 @@ def wire(request: httpx.Request) -> dict[str, Any]:
         "prefer": request.headers.get("prefer"),
     }
     if content_type == "application/json":
-        seen["body"] = shape(json.loads(request.content))
+        seen["body"] = json_shape(json.loads(request.content))
     elif content_type == "multipart/form-data":
         seen["parts"] = {name: (ext, mime) for name, (ext, mime, _) in multipart(request).items()}
     return seen
@@ -164,7 +112,7 @@ def test_text_to_video_create_is_the_sdks(emu, sdk_input, request_fields):
     )
     client = client_for(emu, "replicate", KLING_LAB_PUBLIC_URL=emu.sink_url("app"))
     request = GenerationRequest(prompt=PROMPT, **request_fields)
-    _, mine = ours(client, lambda http: client.create(http, request, job_id="job-1", frames=FrameStore()))
+    _, mine = ours(lambda http: client.create(http, request, job_id="job-1", frames=FrameStore()))
     [sdk_create], [our_create] = recorded.requests, mine
     assert_same(sdk_create, our_create)
     assert json.loads(our_create.content) == json.loads(sdk_create.content)
@@ -184,7 +132,7 @@ def test_image_to_video_uploads_the_file_then_creates_like_the_sdk(emu, tmp_path
     store = FrameStore()
     client = client_for(emu, "replicate")
     request = GenerationRequest(prompt=PROMPT, start_frame=store.add(png), duration=10, audio=True)
-    _, mine = ours(client, lambda http: client.create(http, request, job_id="job-1", frames=store))
+    _, mine = ours(lambda http: client.create(http, request, job_id="job-1", frames=store))
     [sdk_upload, sdk_create], [our_upload, our_create] = recorded.requests, mine
     assert_same(sdk_upload, our_upload)
     assert wire(our_upload)["path"] == "/replicate/v1/files"
@@ -215,7 +163,7 @@ def test_get_is_the_sdks_and_both_read_the_same_succeeded_prediction(emu):
     created = sdk.models.predictions.create(model=MODEL, input={"prompt": PROMPT, "duration": 5})
     fetched = sdk.predictions.get(created.id)
     client = client_for(emu, "replicate")
-    status, mine = ours(client, lambda http: client.status(http, Submission(created.id)))
+    status, mine = ours(lambda http: client.status(http, Submission(created.id)))
     assert_same(recorded.requests[1], mine[0])
     assert (fetched.status, status.phase) == ("succeeded", "succeeded")
     assert status.video_url == fetched.output
@@ -229,7 +177,7 @@ def test_cancel_is_the_sdks(emu):
     created = sdk.models.predictions.create(model=MODEL, input={"prompt": PROMPT})
     canceled = sdk.predictions.cancel(created.id)
     client = client_for(emu, "replicate")
-    accepted, mine = ours(client, lambda http: client.cancel(http, Submission(created.id)))
+    accepted, mine = ours(lambda http: client.cancel(http, Submission(created.id)))
     assert_same(recorded.requests[1], mine[0])
     assert mine[0].url.path == f"/replicate/v1/predictions/{created.id}/cancel"
     assert (canceled.status, accepted) == ("canceled", True)
@@ -239,7 +187,7 @@ def test_default_secret_request_is_the_sdks(emu):
     sdk, recorded = sdk_client(emu)
     secret = sdk.webhooks.default.secret()
     client = client_for(emu, "replicate", KLING_LAB_PUBLIC_URL=emu.sink_url("app"), REPLICATE_WEBHOOK_SECRET="")
-    _, mine = ours(client, lambda http: client.create(
+    _, mine = ours(lambda http: client.create(
         http, GenerationRequest(prompt=PROMPT), job_id="job-1", frames=FrameStore()))
     assert_same(recorded.requests[0], mine[0])
     assert mine[0].url.path == "/replicate/v1/webhooks/default/secret"
@@ -255,7 +203,7 @@ def test_a_failed_prediction_reads_the_same(emu):
     emu.force_phase(created.id, "failed")
     fetched = sdk.predictions.get(created.id)
     client = client_for(emu, "replicate")
-    status, _ = ours(client, lambda http: client.status(http, Submission(created.id)))
+    status, _ = ours(lambda http: client.status(http, Submission(created.id)))
     assert (fetched.status, fetched.error, fetched.output) == ("failed", "Out of memory", None)
     assert (status.phase, status.error) == ("failed", "Replicate could not generate the clip: Out of memory.")
 
@@ -265,7 +213,7 @@ def test_invalid_input_is_a_422_problem_both_read(emu):
     with pytest.raises(ReplicateError) as refused:
         sdk.models.predictions.create(model=MODEL, input={"prompt": PROMPT, "duration": 7})
     client = client_for(emu, "replicate")
-    error, mine = ours(client, lambda http: client.create(
+    error, mine = ours(lambda http: client.create(
         http, GenerationRequest(prompt=PROMPT, duration=7), job_id="job-1", frames=FrameStore()))
     assert json.loads(mine[0].content)["input"]["duration"] == json.loads(recorded.requests[0].content)["input"][
         "duration"]
@@ -282,7 +230,7 @@ def test_throttling_is_a_429_detail_both_read(emu):
     with pytest.raises(ReplicateError) as throttled:
         sdk.models.predictions.create(model=MODEL, input={"prompt": PROMPT})
     client = client_for(emu, "replicate")
-    error, _ = ours(client, lambda http: client.create(
+    error, _ = ours(lambda http: client.create(
         http, GenerationRequest(prompt=PROMPT), job_id="job-1", frames=FrameStore()))
     assert (throttled.value.status, throttled.value.detail) == (
         429, "Request was throttled. Your rate limit resets in ~30s.")

@@ -7,69 +7,28 @@ runner and the store, as the app runs it.
 
 from __future__ import annotations
 
-import time
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from kling_lab.capabilities import CAPABILITIES
-from kling_lab.config import load_settings
-from kling_lab.media import MediaStore
 from kling_lab.providers.base import JobState
-from kling_lab.request import GenerationRequest
-from kling_lab.runner import JobRunner, RunnerConfig
-from kling_lab.store import NewJob, Store
 from tests.emulator import Emulator
 from tests.emulator.core import BASE_URL_ENV
+from tests.unit import test_runner_emulator as runner_emulator
 
-FAST = RunnerConfig(poll_schedule=(0.05, 0.1), claim_interval=0.05, create_backoff=0.05, lease_seconds=10)
+# The runner tests' own module emulator (latency 0.2 s, reset before each test) and helpers, not copies of them.
+emu = runner_emulator.emu
+_clean = runner_emulator._clean
+_setup, _batch, _run = runner_emulator._setup, runner_emulator._batch, runner_emulator._run_until_done
+
 HOSTS = ("kie", "replicate", "aimlapi", "fal", "kling", "inference")
-
-
-@pytest.fixture(scope="module")
-def emu():
-    with Emulator(latency=0.2) as emulator:
-        yield emulator
-
-
-@pytest.fixture(autouse=True)
-def _clean(emu: Emulator) -> None:
-    emu.reset()
-    emu.configure(latency=0.2)
 
 
 def _versioned(emu: Emulator, host: str) -> str:
     """The host's base URL as its docs write it with their version segment (fal's has none: a trailing slash)."""
     segments = CAPABILITIES[host].version_segments
     return emu.base_url(host) + (segments[0] if segments else "/")
-
-
-def _setup(emu: Emulator, tmp_path: Path, **env: str) -> tuple[Store, JobRunner]:
-    data = tmp_path / "data"
-    settings = load_settings(environ={**emu.env(), "KLING_LAB_DATA_DIR": str(data), **env}, secrets={})
-    store = Store(settings.database_path)
-    return store, JobRunner(store, MediaStore(settings.media_dir), settings, config=FAST)
-
-
-def _batch(store: Store, provider: str, prompts: list[str], **fields) -> str:  # noqa: ANN003
-    jobs = [NewJob(f"take {i}", provider, GenerationRequest(prompt=p, **fields), Decimal("0.35"))
-            for i, p in enumerate(prompts)]
-    return store.create_batch(template="t", provider=provider, jobs=jobs)
-
-
-def _run(runner: JobRunner, store: Store, batch_id: str, timeout: float = 30) -> list:
-    runner.start()
-    try:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            jobs = store.jobs_for_batch(batch_id)
-            if all(j.state.is_final for j in jobs):
-                return jobs
-            time.sleep(0.05)
-        raise AssertionError([(j.label, j.state, j.error) for j in store.jobs_for_batch(batch_id)])
-    finally:
-        runner.stop()
 
 
 @pytest.mark.parametrize("written", ["root", "versioned"])

@@ -125,15 +125,21 @@ class InferenceHost(HostEmulator):
         response.content_type = "application/problem+json"
         return response
 
+    def _authorized_json(self, request: EmuRequest) -> tuple[Any, EmuResponse | None]:
+        """(the JSON body, None), or (None, the refusal) for a bad key or a body that is not JSON."""
+        if not self.bearer_ok(request, KEY):
+            return None, self.error_response(401, "invalid api key")
+        try:
+            return request.json(), None
+        except BadRequestBody:
+            return None, self.error_response(400, "request body must be JSON")
+
     # -- files ---------------------------------------------------------------------------------
 
     def create_files(self, request: EmuRequest, match: Any) -> EmuResponse:
-        if not self.bearer_ok(request, KEY):
-            return self.error_response(401, "invalid api key")
-        try:
-            body = request.json()
-        except BadRequestBody:
-            return self.error_response(400, "request body must be JSON")
+        body, refused = self._authorized_json(request)
+        if refused is not None:
+            return refused
         found = problems(body, [Field("files", (list,), required=True)], strict=self.emu.knobs.strict)
         specs = body.get("files") if not found else []
         if not found and not specs:
@@ -199,12 +205,9 @@ class InferenceHost(HostEmulator):
     # -- tasks ---------------------------------------------------------------------------------
 
     def run(self, request: EmuRequest, match: Any) -> EmuResponse:
-        if not self.bearer_ok(request, KEY):
-            return self.error_response(401, "invalid api key")
-        try:
-            body = request.json()
-        except BadRequestBody:
-            return self.error_response(400, "request body must be JSON")
+        body, refused = self._authorized_json(request)
+        if refused is not None:
+            return refused
         strict = self.emu.knobs.strict
         found = describe(problems(body, _BODY, strict=strict))
         found = found or describe(problems(body["input"], _INPUT, strict=strict), "input.")
