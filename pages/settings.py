@@ -50,7 +50,8 @@ for provider in PROVIDER_NAMES:
         )
         # The URL a create is sent to, resolved from what was typed (a version segment is taken either way).
         typed = parse_base_url(base_urls[provider])[0] or settings.base_urls.get(provider)
-        st.caption(f"Creates go to {escape_markdown(create_endpoint(provider, typed))}")
+        endpoint = create_endpoint(provider, typed).replace("`", "%60")  # shown as code: no link, no markup
+        st.caption(f"Creates go to `{endpoint}`")
 
 
 def _use_session_keys() -> None:
