@@ -11,8 +11,8 @@ from components.runtime import SESSION_KEYS, current_settings, user_settings
 from components.video_grid import GridClip, GridEvent
 from kling_lab.batches import retry_job
 from kling_lab.capabilities import CAPABILITIES
+from kling_lab.domain.jobs import JobState
 from kling_lab.pricing import format_usd
-from kling_lab.providers.base import JobState
 from kling_lab.runner import JobRunner
 from kling_lab.store import BatchRecord, BudgetExceeded, JobRecord, Store
 

@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, PROVIDER_NAMES
-from kling_lab.providers.base import JobState
+from kling_lab.domain.jobs import JobState
 from kling_lab.store import JobQuery
 
 KEEP = "session"

@@ -16,8 +16,8 @@ from typing import Any
 from kling_lab.budget import Budgets, effective_budgets, send_refusal
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
+from kling_lab.domain.jobs import JobState
 from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch
-from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest, validate
 from kling_lab.store import BudgetExceeded, JobRecord, NewJob, Store, retry_sends_create
 from kling_lab.user_settings import UserSettings

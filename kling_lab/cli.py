@@ -22,9 +22,9 @@ from typing import Any, NoReturn
 
 from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, MODES
 from kling_lab.config import Settings
+from kling_lab.domain.jobs import FINAL_STATES, JobState
 from kling_lab.images import FrameRef, inspect_frame
 from kling_lab.media import MediaStore
-from kling_lab.providers.base import FINAL_STATES, JobState
 from kling_lab.request import GenerationRequest, find_problems, validate
 from kling_lab.store import JobRecord, Store
 from kling_lab.user_settings import load_user_settings, parse_budget, resolve_settings

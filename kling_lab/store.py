@@ -24,7 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kling_lab.providers.base import FINAL_STATES, JobState
+from kling_lab.domain.jobs import FINAL_STATES, JobState, charged_amount
+from kling_lab.domain.jobs import retry_sends_create as _retry_sends_create
 from kling_lab.request import GenerationRequest
 
 SCHEMA_VERSION = 2
@@ -119,7 +120,6 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 _UNFINISHED = tuple(s.value for s in JobState if s not in FINAL_STATES)
-_NOT_CHARGED_STATES = (JobState.FAILED.value,)
 
 
 class LeaseLost(Exception):
@@ -711,7 +711,7 @@ class Store:
 
 def retry_sends_create(job: JobRecord) -> bool:
     """True when retrying `job` sends a new (paid) create; False when it fetches or follows the host's task again."""
-    return not (job.host_task_id and job.error_kind in ("download", "storage", "internal"))
+    return _retry_sends_create(job.host_task_id, job.error_kind)
 
 
 @dataclass(frozen=True)
@@ -776,14 +776,8 @@ def _job_filter_sql(query: JobQuery) -> tuple[str, list[Any]]:
 
 
 def _charged(row: sqlite3.Row) -> Decimal:
-    # A failed job is not charged by the hosts (failed tasks are free); a job canceled before the
-    # host ever saw it cost nothing. Everything else counts, so the budget errs on the safe side.
-    if row["state"] in _NOT_CHARGED_STATES:
-        return Decimal(0)
-    if row["state"] == JobState.CANCELED.value and not row["host_task_id"]:
-        return Decimal(0)
-    value = row["actual_cost"] if row["actual_cost"] not in (None, "") else row["estimated_cost"]
-    return Decimal(value) if value not in (None, "") else Decimal(0)
+    return charged_amount(row["state"], host_task_id=row["host_task_id"], actual=_dec(row["actual_cost"]),
+                          estimated=_dec(row["estimated_cost"]))
 
 
 def _start_of_day(now: float) -> float:

@@ -12,8 +12,8 @@ from components.clip_cells import apply_grid_event, clip_actions, clip_details, 
 from components.runtime import get_runner, get_store
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
+from kling_lab.domain.jobs import JobState
 from kling_lab.pricing import format_usd
-from kling_lab.providers.base import JobState
 
 store = get_store()
 runner = get_runner()

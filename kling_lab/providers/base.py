@@ -17,7 +17,6 @@ Error contract, which the runner relies on to never pay twice:
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,34 +26,9 @@ from typing import Literal, Protocol
 import httpx
 
 from kling_lab.capabilities import HostCapabilities
+from kling_lab.domain.jobs import FINAL_STATES, JobState  # noqa: F401 - re-exported for the clients
 from kling_lab.images import FrameRef
 from kling_lab.request import GenerationRequest
-
-
-class JobState(enum.StrEnum):
-    """Where a job is. Every transition is written to the store before the next step."""
-
-    QUEUED = "queued"
-    SENDING = "sending"
-    SUBMITTED = "submitted"
-    RUNNING = "running"
-    DOWNLOADING = "downloading"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    UNKNOWN = "unknown"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATES
-
-    @property
-    def is_moving(self) -> bool:
-        """True while the job can still change without a person acting."""
-        return self not in FINAL_STATES
-
-
-FINAL_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELED, JobState.UNKNOWN})
 
 HostErrorKind = Literal[
     "auth",

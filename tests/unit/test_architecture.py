@@ -44,3 +44,14 @@ def test_ruff_finds_nothing() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     result = subprocess.run([ruff, "check", str(ROOT)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_store_and_the_domain_do_not_import_the_host_clients() -> None:
+    paths = [ROOT / "kling_lab" / "store.py", *sorted((ROOT / "kling_lab" / "domain").glob("*.py"))]
+    offenders = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kling_lab.providers"):
+                offenders.append(f"{path.relative_to(ROOT)}: {node.module}")
+    assert offenders == []
