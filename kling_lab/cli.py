@@ -177,7 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job", help="the clip's job id (history list --json shows them)")
     p.add_argument("--detach", action="store_true", help="only re-queue it for a running app or worker")
 
-    for name in ("expand", "estimate", "validate", "generate", "history", "worker", "retry"):
+    p = sub.add_parser("cancel", help="cancel a clip that is queued or being made")
+    p.add_argument("job", help="the clip's job id (history list --json shows them)")
+    p.add_argument("--detach", action="store_true",
+                   help="only record the request for the app or worker that is making the clip")
+
+    for name in ("expand", "estimate", "validate", "generate", "history", "worker", "retry", "cancel"):
         sub.choices[name].add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     hl.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     he.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
@@ -454,6 +459,43 @@ def cmd_retry(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     return EXIT_OK if job.state == JobState.DONE else EXIT_JOB_FAILED
 
 
+def cmd_cancel(args: argparse.Namespace, out: Output, settings: Settings) -> int:
+    """Ask to cancel one clip; the runner that drives it (the app, a worker, or this command) acts on it."""
+    from kling_lab.runner import JobRunner, RunnerConfig
+
+    store, media = _open(settings)
+    try:
+        job = store.request_cancel(args.job)
+    except KeyError as exc:
+        raise InvalidInput([f"There is no clip with the id {args.job!r}. `kling-lab history list` shows them."]) \
+            from exc
+    if job.state.is_final and job.cancel_requested_at is None:
+        raise InvalidInput([f"Clip {job.id} has already finished ({job.state.value}); there is nothing to cancel."])
+    if not args.detach and not job.state.is_final:
+        # Drive it here unless a live app or worker holds it: then that one cancels it and this only waits.
+        runner = JobRunner(store, media, settings, batch_filter=job.batch_id,
+                           config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
+        try:
+            _wait_for_job(store, job.id, out)
+        finally:
+            runner.stop()
+    job = store.get_job(job.id) or job
+    message = {JobState.CANCELED: "Canceled.", JobState.DONE: "It finished before the cancel reached the host."}.get(
+        job.state, "Cancel requested; the app or worker making it will stop it.")
+    out.emit({"job": _job_json(job), "message": message}, f"{job.state.value}\t{job.label}\t{message}")
+    return EXIT_OK
+
+
+def _wait_for_job(store: Store, job_id: str, out: Output, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.get_job(job_id)
+        if job is None or job.state.is_final:
+            return
+        time.sleep(0.3)
+    out.note("Stopped waiting; the cancel request stays recorded and the runner making the clip will act on it.")
+
+
 def _project_secrets() -> dict[str, object]:
     """`.streamlit/secrets.toml` of the current directory, as the app reads it (environment variables win here)."""
     import tomllib
@@ -475,6 +517,7 @@ COMMANDS = {
     "history": cmd_history,
     "worker": cmd_worker,
     "retry": cmd_retry,
+    "cancel": cmd_cancel,
 }
 
 

@@ -295,13 +295,18 @@ class JobRunner:
             return self._settings
 
     def request_cancel(self, job_id: str) -> str:
-        """Ask to cancel a job; returns a sentence saying what will happen."""
+        """Ask to cancel a job; returns a sentence saying what will happen.
+
+        The request is written to the store, so whichever runner drives the job
+        (this one, a worker, the CLI) acts on it.
+        """
         job = self.store.get_job(job_id)
         if job is None:
             return "That clip no longer exists."
         if job.state in FINAL_STATES:
             return "That clip has already finished."
         caps = CAPABILITIES[job.provider]
+        self.store.request_cancel(job_id)
         self._cancel_requested.add(job_id)
         self._wake_job_threadsafe(job_id)
         if job.state == JobState.QUEUED:
@@ -508,7 +513,7 @@ class JobRunner:
         try:
             job = self.store.get_job(job_id)
             while job is not None and job.state not in FINAL_STATES and not self._stopping:
-                if job_id in self._cancel_requested:
+                if self._cancel_wanted(job_id):
                     job = await self._cancel(job)
                     continue
                 if job.state == JobState.QUEUED:
@@ -536,6 +541,15 @@ class JobRunner:
             if batch_id is not None and not self._stopping:
                 self.release_keys(batch_id)
 
+    def _cancel_wanted(self, job_id: str) -> bool:
+        """True when a person asked to cancel the job, here or in another process (read from the store)."""
+        if job_id in self._cancel_requested:
+            return True
+        try:
+            return self.store.cancel_requested(job_id)
+        except Exception:  # noqa: BLE001 - a busy store must not stop the job; the next check reads again
+            return False
+
     def _move(self, job_id: str, state: JobState, detail: str = "", **fields: Any) -> JobRecord:
         return self.store.transition(job_id, state, owner=self.owner, detail=detail, **fields)
 
@@ -549,7 +563,7 @@ class JobRunner:
                               error_kind="internal")
         assert self._http is not None
         async with self._semaphore(job.provider):
-            if job.id in self._cancel_requested:
+            if self._cancel_wanted(job.id):
                 return await self._cancel(job)
             attempt = 0
             while True:
@@ -574,7 +588,7 @@ class JobRunner:
                         job = self._move(job.id, JobState.QUEUED, detail=f"{exc.message} Retrying in {wait:.0f} s.",
                                          error=exc.message, error_kind=exc.kind)
                         await self._sleep_or_wake(job.id, wait)
-                        if job.id in self._cancel_requested:
+                        if self._cancel_wanted(job.id):
                             return await self._cancel(job)
                         continue
                     if exc.kind == "server" and exc.status_code in (502, 504):
@@ -688,7 +702,7 @@ class JobRunner:
         if job.state != JobState.DOWNLOADING:
             await self._sleep_or_wake(job.id, delay if job.state == JobState.SUBMITTED else 0)
         while not self._stopping:
-            if job.id in self._cancel_requested:
+            if self._cancel_wanted(job.id):
                 return await self._cancel(job, client, submission)
             status = self._pushed.pop(job.id, None)
             if status is None:
@@ -843,11 +857,13 @@ class JobRunner:
         try:
             accepted = await client.cancel(self._http, submission)
         except Exception as exc:  # noqa: BLE001 - cancel is best effort; keep following the job
+            self.store.clear_cancel_request(job.id)  # tried once; a person may ask again
             self.store.transition(job.id, job.state, owner=self.owner, detail=f"cancel failed: {_describe(exc)}")
             return self.store.get_job(job.id) or job
         if accepted:
             return self._move(job.id, JobState.CANCELED, detail="canceled at host",
                               error="Canceled. The host may still charge for work already done.")
+        self.store.clear_cancel_request(job.id)
         self.store.transition(job.id, job.state, owner=self.owner,
                               detail="host has no cancel call; following to the end")
         return self.store.get_job(job.id) or job

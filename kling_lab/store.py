@@ -28,7 +28,7 @@ from kling_lab.domain.jobs import FINAL_STATES, JobState, charged_amount
 from kling_lab.domain.jobs import retry_sends_create as _retry_sends_create
 from kling_lab.request import GenerationRequest
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_TEXT_CHARS = 4000  # a clip's notes and a review's comment keep their first 4,000 characters
 
 _MIGRATIONS: dict[int, str] = {
@@ -117,6 +117,9 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX IF NOT EXISTS reviews_batch ON reviews(batch_id, at);
     """,
+    3: """
+    ALTER TABLE jobs ADD COLUMN cancel_requested_at REAL;
+    """,
 }
 
 _UNFINISHED = tuple(s.value for s in JobState if s not in FINAL_STATES)
@@ -166,6 +169,8 @@ class JobRecord:
     rating: int | None
     notes: str
     deleted_at: float | None
+    cancel_requested_at: float | None = None
+    """When someone asked to cancel it (any process: the app, the CLI); the runner driving it acts on it."""
 
     @property
     def cost(self) -> Decimal | None:
@@ -624,6 +629,40 @@ class Store:
             new_row = c.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
         return _job(new_row)
 
+    def request_cancel(self, job_id: str, *, now: float | None = None) -> JobRecord:
+        """Record that a person asked to cancel a job; cancel it at once when nobody drives it yet.
+
+        A queued job that no runner holds is canceled here (nothing was sent).
+        Otherwise the flag is left for the runner that holds the job, in this
+        process or another (the app, a worker, the CLI), which acts on it before
+        its next create or status request. A finished job is left as it is.
+        Raises KeyError for an unknown job.
+        """
+        now = time.time() if now is None else now
+        with self._write() as c:
+            row = c.execute("SELECT state, lease_owner, lease_until FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(job_id)
+            if row["state"] in _UNFINISHED:
+                c.execute("UPDATE jobs SET cancel_requested_at=? WHERE id=?", (now, job_id))
+            unheld = row["lease_owner"] is None or (row["lease_until"] or 0) < now
+        if row["state"] == JobState.QUEUED.value and unheld:
+            return self.transition(job_id, JobState.CANCELED, owner=None, detail="canceled before sending",
+                                   error="Canceled before it was sent; nothing was charged.")
+        job = self.get_job(job_id)
+        assert job is not None
+        return job
+
+    def clear_cancel_request(self, job_id: str) -> None:
+        """The cancel was tried and could not stop the job (no cancel call, or the call failed): forget it."""
+        with self._write() as c:
+            c.execute("UPDATE jobs SET cancel_requested_at=NULL WHERE id=?", (job_id,))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """True when someone asked to cancel this job and it has not ended."""
+        row = self._conn().execute("SELECT cancel_requested_at FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return bool(row and row["cancel_requested_at"] is not None)
+
     def update_progress(self, job_id: str, progress: float | None, *, owner: str) -> None:
         """Record progress without an event (it changes often)."""
         with self._write() as c:
@@ -647,13 +686,13 @@ class Store:
         if not retry_sends_create(job) and job.error_kind in ("download", "storage"):
             return self.transition(
                 job_id, JobState.DOWNLOADING, owner=None, detail="retry download", error=None, error_kind=None,
-                finished_at=None, attempts=job.attempts + 1,
+                finished_at=None, attempts=job.attempts + 1, cancel_requested_at=None,
             )
         if not retry_sends_create(job):
             # The host has (or had) the paid task; our own error must not cost a second create.
             return self.transition(
                 job_id, JobState.SUBMITTED, owner=None, detail="retry: follow the same host task", error=None,
-                error_kind=None, finished_at=None, attempts=job.attempts + 1,
+                error_kind=None, finished_at=None, attempts=job.attempts + 1, cancel_requested_at=None,
             )
         return self.transition(
             job_id,
@@ -668,6 +707,7 @@ class Store:
             finished_at=None,
             submitted_at=None,
             attempts=job.attempts + 1,
+            cancel_requested_at=None,
         )
 
     # -- spend -------------------------------------------------------------------------------
@@ -832,5 +872,6 @@ def _job(row: sqlite3.Row) -> JobRecord:
         starred=bool(row["starred"]),
         rating=row["rating"],
         notes=row["notes"],
+        cancel_requested_at=row["cancel_requested_at"],
         deleted_at=row["deleted_at"],
     )
