@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -319,7 +319,6 @@ def _job_json(job: JobRecord) -> dict[str, Any]:
 
 def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     from kling_lab.batches import submit_plan
-    from kling_lab.runner import JobRunner, RunnerConfig
     from kling_lab.store import BudgetExceeded
 
     store, media = _open(settings)
@@ -336,12 +335,7 @@ def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> i
         raise InvalidInput(str(exc).split("\n")) from exc
     out.note(f"Batch {batch_id}: {len(plan.takes)} take(s) queued.")
     if not args.detach:
-        runner = JobRunner(store, media, settings, batch_filter=batch_id,
-                           config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
-        try:
-            _wait_for_batch(store, batch_id, out)
-        finally:
-            runner.stop()
+        _drive_here(store, media, settings, batch_id, lambda: _wait_for_batch(store, batch_id, out))
     jobs = store.jobs_for_batch(batch_id)
     total = sum((j.cost or Decimal(0) for j in jobs), Decimal(0))
     document = {"batch_id": batch_id, "jobs": [_job_json(j) for j in jobs], "total": _money(total)}
@@ -433,25 +427,18 @@ def cmd_worker(args: argparse.Namespace, out: Output, settings: Settings) -> int
 def cmd_retry(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     """Retry one clip through the same door as the app's Retry button; exit 2 with nothing sent when refused."""
     from kling_lab.batches import retry_job
-    from kling_lab.runner import JobRunner, RunnerConfig
     from kling_lab.store import BudgetExceeded
 
     store, media = _open(settings)
     try:
         job = retry_job(store, args.job, settings, load_user_settings(settings.data_dir))
     except KeyError as exc:
-        raise InvalidInput([f"There is no clip with the id {args.job!r}. `kling-lab history list` shows them."]) \
-            from exc
+        raise _no_such_clip(args.job) from exc
     except (BudgetExceeded, ValueError) as exc:
         raise InvalidInput([str(exc)]) from exc
     out.note(f"Clip {job.id} ({job.label}): {job.state.value}.")
     if not args.detach:
-        runner = JobRunner(store, media, settings, batch_filter=job.batch_id,
-                           config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
-        try:
-            _wait_for_batch(store, job.batch_id, out)
-        finally:
-            runner.stop()
+        _drive_here(store, media, settings, job.batch_id, lambda: _wait_for_batch(store, job.batch_id, out))
     job = store.get_job(job.id) or job
     out.emit({"job": _job_json(job)}, f"{job.state.value}\t{job.label}\t{job.video_path or job.error or ''}")
     if args.detach:
@@ -461,29 +448,36 @@ def cmd_retry(args: argparse.Namespace, out: Output, settings: Settings) -> int:
 
 def cmd_cancel(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     """Ask to cancel one clip; the runner that drives it (the app, a worker, or this command) acts on it."""
-    from kling_lab.runner import JobRunner, RunnerConfig
-
     store, media = _open(settings)
     try:
         job = store.request_cancel(args.job)
     except KeyError as exc:
-        raise InvalidInput([f"There is no clip with the id {args.job!r}. `kling-lab history list` shows them."]) \
-            from exc
+        raise _no_such_clip(args.job) from exc
     if job.state.is_final and job.cancel_requested_at is None:
         raise InvalidInput([f"Clip {job.id} has already finished ({job.state.value}); there is nothing to cancel."])
     if not args.detach and not job.state.is_final:
-        # Drive it here unless a live app or worker holds it: then that one cancels it and this only waits.
-        runner = JobRunner(store, media, settings, batch_filter=job.batch_id,
-                           config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
-        try:
-            _wait_for_job(store, job.id, out)
-        finally:
-            runner.stop()
+        _drive_here(store, media, settings, job.batch_id, lambda: _wait_for_job(store, job.id, out))
     job = store.get_job(job.id) or job
     message = {JobState.CANCELED: "Canceled.", JobState.DONE: "It finished before the cancel reached the host."}.get(
         job.state, "Cancel requested; the app or worker making it will stop it.")
     out.emit({"job": _job_json(job), "message": message}, f"{job.state.value}\t{job.label}\t{message}")
     return EXIT_OK
+
+
+def _no_such_clip(job_id: str) -> InvalidInput:
+    return InvalidInput([f"There is no clip with the id {job_id!r}. `kling-lab history list` shows them."])
+
+
+def _drive_here(store: Store, media: MediaStore, settings: Settings, batch_id: str, wait: Callable[[], None]) -> None:
+    """Run a batch's jobs that nobody holds in this process until `wait` returns; a live app or worker keeps its own."""
+    from kling_lab.runner import JobRunner, RunnerConfig
+
+    runner = JobRunner(store, media, settings, batch_filter=batch_id,
+                       config=RunnerConfig.with_saved_limits(settings.data_dir)).start()
+    try:
+        wait()
+    finally:
+        runner.stop()
 
 
 def _wait_for_job(store: Store, job_id: str, out: Output, timeout: float = 120) -> None:
