@@ -7,9 +7,8 @@ import time
 
 import streamlit as st
 
-from components.runtime import SESSION_KEYS, current_settings, user_settings
+from components.runtime import current_actor, get_lab
 from components.video_grid import GridClip, GridEvent
-from kling_lab.batches import retry_job
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.domain.jobs import JobState
 from kling_lab.pricing import format_usd
@@ -92,15 +91,12 @@ def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None
                 cols[0].caption(escape_markdown(job.error or ""))
                 if cols[1].button("Retry", key=f"retry_{job.id}", icon=":material/replay:",
                                   help="Sends this clip again." if job.state == JobState.UNKNOWN else None):
-                    runner.hold_keys(job.batch_id, st.session_state.get(SESSION_KEYS, {}))  # for this batch only
                     try:
-                        retry_job(store, job.id, current_settings(), user_settings())
+                        get_lab().retry(current_actor(), job.id)
                     except (BudgetExceeded, ValueError, KeyError) as exc:
-                        runner.release_keys(job.batch_id)
                         cols[0].error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else
                                                       "That clip no longer exists."), icon=":material/savings:")
                     else:
-                        runner.wake()
                         st.rerun()
         elif job.state.is_moving:
             continue
@@ -111,7 +107,7 @@ def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None
                 cols = st.columns([5, 1], vertical_alignment="center")
                 cols[0].write(f"{escape_markdown(job.label)} · {STATE_WORDS[job.state]}")
                 if cols[1].button("Cancel", key=f"cancel_{job.id}"):
-                    st.toast(runner.request_cancel(job.id))
+                    st.toast(get_lab().cancel(current_actor(), job.id))
 
 
 def clip_details(job: JobRecord, store: Store) -> None:

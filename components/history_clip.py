@@ -9,11 +9,10 @@ import streamlit as st
 
 from components.clip_cells import clip_details, escape_markdown, to_grid_clip
 from components.video_grid import video_grid
-from kling_lab.batches import submit_rerun
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.media import MediaStore
 from kling_lab.pricing import PriceBook, format_usd
-from kling_lab.store import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, Store, new_batch_id
+from kling_lab.store import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, Store
 from kling_lab.user_settings import UserSettings
 
 SELECTED = "history_selected"
@@ -90,8 +89,13 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
     with cols[4].popover("Delete", icon=":material/delete:"):
         st.write("Delete this clip's video and thumbnail? Its request and cost stay in the spend record.")
         if st.button("Delete for good", type="primary", key=f"delete_{job.id}"):
-            media.delete_clip_files(job.id, job.video_path, job.thumb_path)
-            store.mark_deleted(job.id)
+            from components.runtime import current_actor, get_lab
+
+            try:
+                get_lab().delete(current_actor(), job.id)
+            except (ValueError, KeyError) as exc:
+                st.error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else "That clip no longer exists."))
+                return
             st.session_state.pop(SELECTED, None)
             st.toast("Clip deleted; its spend record is kept.")
             st.rerun()
@@ -119,23 +123,19 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
 
 
 def _confirm_rerun(job: JobRecord, store: Store, book: PriceBook, user: UserSettings) -> None:
-    from components.runtime import SESSION_KEYS, current_settings, get_runner
+    from components.runtime import current_actor, get_lab
 
     price = book.price_for(job.request, job.provider)
     with st.container(border=True):
         st.write(f"Send this exact request to {CAPABILITIES[job.provider].label} again for {format_usd(price)}?")
         go, cancel = st.columns(2)
         if go.button("Send it", type="primary", key=f"rerun_go_{job.id}"):
-            runner = get_runner()
-            batch_id = new_batch_id()
-            runner.hold_keys(batch_id, st.session_state.get(SESSION_KEYS, {}))  # for this batch only
             try:
-                submit_rerun(store, job, book, current_settings(), user, batch_id=batch_id)
-            except (BudgetExceeded, ValueError) as exc:
-                runner.release_keys(batch_id)
-                st.error(escape_markdown(str(exc)), title="Not sent")
+                batch_id = get_lab().rerun(current_actor(), job.id, book)
+            except (BudgetExceeded, ValueError, KeyError) as exc:
+                st.error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else "That clip no longer exists."),
+                         title="Not sent")
                 return
-            runner.wake()
             st.session_state.pop(f"confirm_rerun_{job.id}", None)
             st.switch_page("pages/compare.py", query_params={"batch": batch_id})
         if cancel.button("Cancel", key=f"rerun_no_{job.id}"):

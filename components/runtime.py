@@ -13,6 +13,7 @@ import os
 import streamlit as st
 
 from kling_lab.config import Settings, load_settings, with_saved_settings
+from kling_lab.lab import Actor, Lab
 from kling_lab.media import MediaStore
 from kling_lab.pricing import PriceBook, load_price_book
 from kling_lab.runner import JobRunner, RunnerConfig
@@ -69,6 +70,16 @@ def get_runner() -> JobRunner:
     """The process's job runner, started and resuming every unfinished job of the store."""
     config = RunnerConfig.with_saved_limits(_base_settings().data_dir)
     return JobRunner(get_store(), get_media(), current_settings_for_runner(), config=config).start()
+
+
+def get_lab() -> Lab:
+    """The door every screen acts through (built per call: its parts are the process's cached ones)."""
+    return Lab(get_store(), get_media(), get_runner(), current_settings_for_runner, user_settings)
+
+
+def current_actor() -> Actor:
+    """Who is asking in this browser session: the person at this machine, with the keys typed here."""
+    return Actor.local(st.session_state.get(SESSION_KEYS, {}))
 
 
 def get_price_book() -> PriceBook:

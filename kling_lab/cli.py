@@ -24,6 +24,7 @@ from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, MODES
 from kling_lab.config import Settings
 from kling_lab.domain.jobs import FINAL_STATES, JobState
 from kling_lab.images import FrameRef, inspect_frame
+from kling_lab.lab import Actor, Lab
 from kling_lab.media import MediaStore
 from kling_lab.request import GenerationRequest, find_problems, validate
 from kling_lab.store import JobRecord, Store
@@ -318,7 +319,6 @@ def _job_json(job: JobRecord) -> dict[str, Any]:
 
 
 def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> int:
-    from kling_lab.batches import submit_plan
     from kling_lab.store import BudgetExceeded
 
     store, media = _open(settings)
@@ -327,8 +327,7 @@ def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> i
     if budget_error:
         raise InvalidInput([budget_error])
     try:
-        batch_id = submit_plan(store, plan, settings, load_user_settings(settings.data_dir), source="cli",
-                               budget_per_batch=budget)
+        batch_id = _lab(store, media, settings).submit(Actor.cli(), plan, source="cli", budget_per_batch=budget)
     except BudgetExceeded as exc:
         raise InvalidInput([str(exc)]) from exc
     except ValueError as exc:
@@ -426,12 +425,11 @@ def cmd_worker(args: argparse.Namespace, out: Output, settings: Settings) -> int
 
 def cmd_retry(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     """Retry one clip through the same door as the app's Retry button; exit 2 with nothing sent when refused."""
-    from kling_lab.batches import retry_job
     from kling_lab.store import BudgetExceeded
 
     store, media = _open(settings)
     try:
-        job = retry_job(store, args.job, settings, load_user_settings(settings.data_dir))
+        job = _lab(store, media, settings).retry(Actor.cli(), args.job)
     except KeyError as exc:
         raise _no_such_clip(args.job) from exc
     except (BudgetExceeded, ValueError) as exc:
@@ -449,12 +447,13 @@ def cmd_retry(args: argparse.Namespace, out: Output, settings: Settings) -> int:
 def cmd_cancel(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     """Ask to cancel one clip; the runner that drives it (the app, a worker, or this command) acts on it."""
     store, media = _open(settings)
-    try:
-        job = store.request_cancel(args.job)
-    except KeyError as exc:
-        raise _no_such_clip(args.job) from exc
-    if job.state.is_final and job.cancel_requested_at is None:
+    job = store.get_job(args.job)
+    if job is None:
+        raise _no_such_clip(args.job)
+    if job.state.is_final:
         raise InvalidInput([f"Clip {job.id} has already finished ({job.state.value}); there is nothing to cancel."])
+    _lab(store, media, settings).cancel(Actor.cli(), job.id)
+    job = store.get_job(job.id) or job
     if not args.detach and not job.state.is_final:
         _drive_here(store, media, settings, job.batch_id, lambda: _wait_for_job(store, job.id, out))
     job = store.get_job(job.id) or job
@@ -462,6 +461,11 @@ def cmd_cancel(args: argparse.Namespace, out: Output, settings: Settings) -> int
         job.state, "Cancel requested; the app or worker making it will stop it.")
     out.emit({"job": _job_json(job), "message": message}, f"{job.state.value}\t{job.label}\t{message}")
     return EXIT_OK
+
+
+def _lab(store: Store, media: MediaStore, settings: Settings) -> Lab:
+    """The door, for a command: nothing drives jobs in this process until a command starts a runner."""
+    return Lab(store, media, None, lambda: settings, lambda: load_user_settings(settings.data_dir))
 
 
 def _no_such_clip(job_id: str) -> InvalidInput:

@@ -120,6 +120,11 @@ class MediaStore:
             path.unlink(missing_ok=True)
         self.remove_animatic_work(job_id)
 
+    def clip_job_ids(self) -> set[str]:
+        """Job ids that have a video or a thumbnail in the media folder."""
+        names = [*(self.root / "clips").glob("*.mp4"), *(self.root / "thumbs").glob("*.jpg")]
+        return {p.stem for p in names if not p.name.startswith(".")}
+
     def animatic_work_ids(self) -> set[str]:
         """Job ids that have work files (draft, sidecars) in the offline renderer's folder."""
         return {p.name.split(".", 1)[0] for p in self.animatic_dir.glob("*.*") if not p.name.startswith(".")}

@@ -397,7 +397,8 @@ class JobRunner:
             await self._http.aclose()
 
     def _sweep_abandoned_files(self) -> None:
-        """Files nobody needs any more: partial downloads of a killed process, and draft copies of stored clips."""
+        """Files nobody needs any more: partial downloads of a killed process, draft copies of stored clips, and
+        the files of deleted clips that a failed removal left behind."""
         try:
             removed = self.media.sweep_abandoned()
             if removed:
@@ -406,6 +407,10 @@ class JobRunner:
                 job = self.store.get_job(job_id)
                 if job is not None and (job.state == JobState.DONE or job.deleted_at is not None):
                     self.media.remove_animatic_work(job_id)  # the clip is in media/clips (or was deleted)
+            for job_id in self.media.clip_job_ids():
+                job = self.store.get_job(job_id)
+                if job is not None and job.deleted_at is not None:  # a delete whose file removal failed
+                    self.media.delete_clip_files(job_id)
         except Exception:  # noqa: BLE001 - a cleanup must never keep the runner from starting
             log.exception("could not sweep abandoned files")
 

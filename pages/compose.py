@@ -8,20 +8,19 @@ from components.cost_badge import cost_badge
 from components.frame_inputs import frame_input
 from components.param_controls import parameter_controls, provider_picker
 from components.runtime import (
-    SESSION_KEYS,
+    current_actor,
     current_settings,
+    get_lab,
     get_media,
     get_price_book,
-    get_runner,
-    get_store,
     user_settings,
 )
-from kling_lab.batches import missing_keys, plan_batch, submit_plan
+from kling_lab.batches import missing_keys, plan_batch
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.pricing import format_usd
 from kling_lab.prompt_helpers import CAMERA_DIRECTIONS, append_phrase, dialogue_phrase, parse_variables
 from kling_lab.request import GenerationRequest, find_problems
-from kling_lab.store import BudgetExceeded, new_batch_id
+from kling_lab.store import BudgetExceeded
 
 KEEP = "session"
 
@@ -189,17 +188,11 @@ with preview:
         st.info("Write a prompt to see its variations and their cost.", icon=":material/edit:")
 
 if clicked:
-    runner = get_runner()
-    batch_id = new_batch_id()
-    runner.hold_keys(batch_id, st.session_state.get(SESSION_KEYS, {}))  # this session's keys, for this batch only
     try:
-        submit_plan(get_store(), plan, settings, saved, batch_id=batch_id)
+        batch_id = get_lab().submit(current_actor(), plan)
     except BudgetExceeded as exc:
-        runner.release_keys(batch_id)
         st.error(str(exc), title="Over budget", icon=":material/account_balance_wallet:")
     except ValueError as exc:
-        runner.release_keys(batch_id)
         st.error(escape_markdown(str(exc)), title="Not sent", icon=":material/block:")  # it may quote the template
     else:
-        runner.wake()
         st.switch_page("pages/compare.py", query_params={"batch": batch_id})

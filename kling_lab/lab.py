@@ -1,0 +1,191 @@
+"""The door into the lab: every action a person or a script takes, with who is asking, decided in one place.
+
+Screens, the CLI and the routes call a `Lab` instead of reaching the store or
+the runner, so the rules that keep money and keys safe hold on every path:
+budgets are checked here (and again by the runner just before each create),
+a key typed in a browser travels only with that browser's batches, and a
+delete is one operation. Each call names its `Actor`; `allowed` is the one
+table of who may do what, where sign-in and roles will plug in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from kling_lab.batches import BatchPlan, retry_job, submit_plan, submit_rerun
+from kling_lab.config import Settings
+from kling_lab.media import MediaStore
+from kling_lab.pricing import PriceBook
+from kling_lab.runner import JobRunner
+from kling_lab.store import JobRecord, Store, new_batch_id
+from kling_lab.user_settings import UserSettings
+
+log = logging.getLogger("kling_lab.lab")
+
+ActorKind = Literal["local", "owner", "member", "reviewer", "cli", "worker"]
+Action = Literal["submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"]
+
+_ALLOWED: dict[ActorKind, frozenset[str]] = {
+    # On one machine the person at it may do everything, and so may the command line they type into.
+    "local": frozenset({"submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"}),
+    "cli": frozenset({"submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"}),
+    "owner": frozenset({"submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"}),
+    "member": frozenset({"submit", "rerun", "retry", "cancel", "annotate", "pick", "review"}),
+    "reviewer": frozenset({"review"}),
+    "worker": frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: the person at this machine, a signed-in member, a reviewer with a link, the CLI, a worker."""
+
+    kind: ActorKind
+    name: str = ""
+    typed_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Keys this person typed in their browser session: used for their own batches only, never stored."""
+
+    @classmethod
+    def local(cls, typed_keys: Mapping[str, str] | None = None) -> Actor:
+        return cls("local", typed_keys=dict(typed_keys or {}))
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls("cli")
+
+
+class NotAllowed(Exception):
+    """The actor may not do this; the message says so plainly."""
+
+
+def allowed(actor: Actor, action: Action) -> bool:
+    """The one table of who may do what."""
+    return action in _ALLOWED.get(actor.kind, frozenset())
+
+
+class Lab:
+    """Every action of the lab, each with the actor who asks.
+
+    `runner` is None where nothing drives jobs in this process (a CLI command
+    that only enqueues); settings and saved preferences are read fresh on
+    every call through the two callables, so a change in Settings applies at once.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        media: MediaStore,
+        runner: JobRunner | None,
+        settings: Callable[[], Settings],
+        preferences: Callable[[], UserSettings],
+    ) -> None:
+        self.store = store
+        self.media = media
+        self.runner = runner
+        self._settings = settings
+        self._preferences = preferences
+
+    def _check(self, actor: Actor, action: Action) -> None:
+        if not allowed(actor, action):
+            raise NotAllowed(f"You can't {action} here with this link or account.")
+
+    def _for(self, actor: Actor) -> Settings:
+        return self._settings().with_session_keys(actor.typed_keys) if actor.typed_keys else self._settings()
+
+    def submit(
+        self, actor: Actor, plan: BatchPlan, *, source: str = "app", budget_per_batch: Decimal | None = None
+    ) -> str:
+        """Write a planned batch (validated, keyed, within budgets); returns its id. Raises ValueError or
+        BudgetExceeded with the reason, writing nothing."""
+        self._check(actor, "submit")
+        batch_id = new_batch_id()
+        self._hold(actor, batch_id)
+        try:
+            submit_plan(self.store, plan, self._for(actor), self._preferences(), source=source,
+                        budget_per_batch=budget_per_batch, batch_id=batch_id)
+        except Exception:
+            self._release(batch_id)
+            raise
+        self._wake()
+        return batch_id
+
+    def rerun(self, actor: Actor, job_id: str, book: PriceBook) -> str:
+        """Send a stored clip's exact request again as a new one-clip batch; returns the batch id."""
+        self._check(actor, "rerun")
+        job = self._job(job_id)
+        batch_id = new_batch_id()
+        self._hold(actor, batch_id)
+        try:
+            submit_rerun(self.store, job, book, self._for(actor), self._preferences(), batch_id=batch_id)
+        except Exception:
+            self._release(batch_id)
+            raise
+        self._wake()
+        return batch_id
+
+    def retry(self, actor: Actor, job_id: str) -> JobRecord:
+        """Retry one clip, refused at once when a new create would pass a budget."""
+        self._check(actor, "retry")
+        job = self._job(job_id)
+        self._hold(actor, job.batch_id)
+        try:
+            retried = retry_job(self.store, job_id, self._for(actor), self._preferences())
+        except Exception:
+            self._release(job.batch_id)
+            raise
+        self._wake()
+        return retried
+
+    def cancel(self, actor: Actor, job_id: str) -> str:
+        """Ask to cancel a clip; whichever runner drives it (here or in another process) acts on the request.
+
+        Returns a sentence saying what will happen.
+        """
+        self._check(actor, "cancel")
+        if self.runner is not None:
+            return self.runner.request_cancel(job_id)
+        job = self.store.request_cancel(job_id)
+        if job.state.is_final:
+            return "Canceled." if job.cancel_requested_at is not None else "That clip has already finished."
+        return "Cancel requested; the app or worker making it will stop it."
+
+    def delete(self, actor: Actor, job_id: str) -> JobRecord:
+        """Delete a clip's video and thumbnail; its request, cost and events stay in the spend record.
+
+        One operation that cannot half-happen: the row is marked first, so
+        from that moment nothing shows or serves the clip; the files go next,
+        and any a failure leaves behind are removed when a runner starts.
+        """
+        self._check(actor, "delete")
+        job = self._job(job_id)
+        if job.state.is_moving:
+            raise ValueError("This clip is still being made; cancel it first, then delete it.")
+        deleted = self.store.mark_deleted(job_id)
+        try:
+            self.media.delete_clip_files(job_id, job.video_path, job.thumb_path)
+        except OSError:
+            log.warning("could not remove the files of deleted clip %s yet; they go when a runner starts", job_id)
+        return deleted
+
+    def _job(self, job_id: str) -> JobRecord:
+        job = self.store.get_job(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    def _hold(self, actor: Actor, batch_id: str) -> None:
+        if self.runner is not None and actor.typed_keys:
+            self.runner.hold_keys(batch_id, actor.typed_keys)
+
+    def _release(self, batch_id: str) -> None:
+        if self.runner is not None:
+            self.runner.release_keys(batch_id)
+
+    def _wake(self) -> None:
+        if self.runner is not None:
+            self.runner.wake()
+
