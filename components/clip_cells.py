@@ -71,13 +71,14 @@ def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, show_cost: bool =
 
 
 def apply_grid_event(store: Store, batch_id: str, event: GridEvent) -> None:
-    """Store what the user did in the grid: the batch's pick, a star, a rating."""
+    """Store what the user did in the grid (the batch's pick, a star, a rating), through the door."""
+    lab, actor = get_lab(), current_actor()
     if event.kind == "pick":
-        store.set_winner(batch_id, event.clip_id if event.value else None)
+        lab.pick(actor, batch_id, event.clip_id if event.value else None)
     elif event.kind == "star":
-        store.annotate(event.clip_id, starred=bool(event.value))
+        lab.annotate(actor, event.clip_id, starred=bool(event.value))
     elif event.kind == "rate":
-        store.annotate(event.clip_id, rating=event.value if isinstance(event.value, int) else None)
+        lab.annotate(actor, event.clip_id, rating=event.value if isinstance(event.value, int) else None)
 
 
 def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None:

@@ -107,7 +107,10 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
         rating = st.feedback("stars", key=f"rating_{job.id}", default=(job.rating - 1) if job.rating else None)
         notes = st.text_area("Notes", value=job.notes, key=f"notes_{job.id}", max_chars=MAX_TEXT_CHARS)
         if st.button("Save notes and rating", key=f"save_{job.id}", icon=":material/save:"):
-            store.annotate(job.id, starred=starred, rating=None if rating is None else rating + 1, notes=notes)
+            from components.runtime import current_actor, get_lab
+
+            get_lab().annotate(current_actor(), job.id, starred=starred,
+                               rating=None if rating is None else rating + 1, notes=notes)
             st.toast("Saved.")
             st.rerun()
     with right:

@@ -9,8 +9,15 @@ from __future__ import annotations
 import streamlit as st
 
 from components.clip_cells import escape_markdown, to_grid_clip
+from components.runtime import get_lab
 from components.video_grid import GridEvent, video_grid
+from kling_lab.lab import Actor
 from kling_lab.store import BatchRecord, Store
+
+
+def reviewer() -> Actor:
+    """Whoever holds the board: a reviewer, allowed to pick and comment only."""
+    return Actor("reviewer", name=st.session_state.get("review_name", ""))
 
 
 def review_board(store: Store, batch: BatchRecord) -> None:
@@ -21,7 +28,7 @@ def review_board(store: Store, batch: BatchRecord) -> None:
 
     def record(event: GridEvent) -> None:
         if event.kind == "pick" and event.value:
-            store.add_review(batch.id, name=st.session_state.get("review_name", ""), kind="pick",
+            get_lab().review(reviewer(), batch.id, kind="pick", name=st.session_state.get("review_name", ""),
                              job_id=event.clip_id)
 
     moving = store.has_unfinished(batch.id)
@@ -40,7 +47,7 @@ def review_board(store: Store, batch: BatchRecord) -> None:
     with st.form("review_comment", clear_on_submit=True, border=True):
         comment = st.text_area("Comment", max_chars=2000, placeholder="What works, what to try next")
         if st.form_submit_button("Send comment", icon=":material/send:") and comment.strip():
-            store.add_review(batch.id, name=name, kind="comment", text=comment.strip())
+            get_lab().review(reviewer(), batch.id, kind="comment", name=name, text=comment.strip())
             st.toast("Thanks, your comment is saved.")
     for review in store.reviews_for_batch(batch.id):
         label = next((j.label for j in jobs if j.id == review.job_id), None)

@@ -171,6 +171,25 @@ class Lab:
             log.warning("could not remove the files of deleted clip %s yet; they go when a runner starts", job_id)
         return deleted
 
+    def pick(self, actor: Actor, batch_id: str, job_id: str | None) -> None:
+        """Make `job_id` the batch's pick (None: no pick)."""
+        self._check(actor, "pick")
+        self.store.set_winner(batch_id, job_id)
+
+    def annotate(self, actor: Actor, job_id: str, **marks: object) -> None:
+        """Star, rate or write notes on a clip (`starred=`, `rating=`, `notes=`; what is not given stays)."""
+        self._check(actor, "annotate")
+        unknown = set(marks) - {"starred", "rating", "notes"}
+        if unknown:
+            raise TypeError(f"annotate takes starred, rating and notes, not {sorted(unknown)}")
+        self.store.annotate(job_id, **marks)  # type: ignore[arg-type]
+
+    def review(self, actor: Actor, batch_id: str, *, kind: Literal["pick", "comment"], name: str,
+               job_id: str | None = None, text: str = "") -> None:
+        """A reviewer's named pick or comment on a batch."""
+        self._check(actor, "review")
+        self.store.add_review(batch_id, name=name, kind=kind, job_id=job_id, text=text)
+
     def _job(self, job_id: str) -> JobRecord:
         job = self.store.get_job(job_id)
         if job is None:

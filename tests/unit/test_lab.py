@@ -130,3 +130,27 @@ def test_a_clip_still_being_made_is_not_deleted(parts):
     with pytest.raises(ValueError, match="cancel it first"):
         _lab(parts).delete(Actor.local(), job_id)
     assert store.get_job(job_id).deleted_at is None
+
+
+def test_a_reviewer_may_comment_and_pick_on_the_board_but_not_star_or_pick_for_the_lead(parts, tiny_mp4):
+    _, store, media = parts
+    job_id = _done_job(store, media, tiny_mp4)
+    batch_id = store.get_job(job_id).batch_id
+    lab, ana = _lab(parts), Actor("reviewer", name="Ana")
+    lab.review(ana, batch_id, kind="pick", name="Ana", job_id=job_id)
+    with pytest.raises(NotAllowed):
+        lab.annotate(ana, job_id, starred=True)
+    with pytest.raises(NotAllowed):
+        lab.pick(ana, batch_id, job_id)
+    assert [(r.name, r.kind) for r in store.reviews_for_batch(batch_id)] == [("Ana", "pick")]
+    assert not store.get_job(job_id).starred and store.get_batch(batch_id).winner_job_id is None
+
+
+def test_annotate_changes_only_what_it_is_given(parts, tiny_mp4):
+    _, store, media = parts
+    job_id = _done_job(store, media, tiny_mp4)
+    lab = _lab(parts)
+    lab.annotate(Actor.local(), job_id, notes="keep the second half")
+    lab.annotate(Actor.local(), job_id, rating=4)
+    job = store.get_job(job_id)
+    assert (job.notes, job.rating, job.starred) == ("keep the second half", 4, False)
