@@ -5,15 +5,14 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
+from components.price_tables import compare_frame, price_table_frame
 from components.runtime import current_settings, get_price_book, get_store
 from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
 from kling_lab.pricing import (
     compare_batch,
-    compare_frame,
     format_usd,
     merge_overrides,
     overrides_from_table,
-    price_table_frame,
     read_overrides,
     save_overrides,
 )

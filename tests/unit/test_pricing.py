@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kling_lab import pricing
+from components.price_tables import all_prices_frame, compare_frame, price_table_frame
 from kling_lab.capabilities import PROVIDER_NAMES
 from kling_lab.pricing import (
     PACKAGED_PRICES_PATH,
@@ -29,19 +29,17 @@ from kling_lab.pricing import (
     Override,
     PriceBook,
     PriceTableError,
-    all_prices_frame,
     compare_batch,
-    compare_frame,
     estimate_batch,
     format_usd,
     load_overrides,
     load_price_book,
     merge_overrides,
-    price_table_frame,
     read_overrides,
     save_overrides,
     validate_override,
 )
+from kling_lab.pricing import overrides as pricing_overrides
 from kling_lab.request import GenerationRequest
 
 D = Decimal
@@ -531,7 +529,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(pricing.os, "replace", broken_replace)
+    monkeypatch.setattr(pricing_overrides.os, "replace", broken_replace)
     with pytest.raises(OSError):
         save_overrides(path, [fal_silent(D("0.06"))])
     assert path.read_bytes() == before
@@ -614,12 +612,12 @@ def test_merge_overrides_replaces_the_same_rate_and_keeps_the_rest():
 
 @given(st.text())
 def test_toml_strings_round_trip_through_tomllib(text):
-    assert tomllib.loads(f"x = {pricing._toml_string(text)}")["x"] == text
+    assert tomllib.loads(pricing_overrides._dumps({"x": text}))["x"] == text
 
 
 @given(st.decimals(min_value=0, max_value=1000, places=6, allow_nan=False, allow_infinity=False))
 def test_decimal_values_round_trip_exactly_through_the_overrides_file(value):
-    text = f"x = {pricing._toml_decimal(value)}"
+    text = pricing_overrides._dumps({"x": value})
     read = tomllib.loads(text, parse_float=Decimal)["x"]
     assert Decimal(read) == value
 
