@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from kling_lab.budget import Budgets, effective_budgets, send_refusal
-from kling_lab.capabilities import CAPABILITIES
+from kling_lab.capabilities import missing_key_sentence
 from kling_lab.config import Settings
 from kling_lab.domain.jobs import JobState
 from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch
@@ -99,9 +99,7 @@ def missing_keys(plan: BatchPlan, settings: Settings) -> list[str]:
     messages = []
     for provider in sorted({t.variation.provider for t in plan.takes}):
         if not settings.has_key(provider):
-            caps = CAPABILITIES[provider]
-            names = " and ".join(caps.key_env)
-            messages.append(f"{caps.label} needs {names}: set it in Settings, or pick the free animatic.")
+            messages.append(missing_key_sentence(provider, "Or pick the free animatic."))
     return messages
 
 
@@ -167,8 +165,7 @@ def submit_rerun(
     """
     problems = validate(job.request, job.provider)
     if not settings.has_key(job.provider):
-        caps = CAPABILITIES[job.provider]
-        problems.append(f"{caps.label} needs {' and '.join(caps.key_env)}: set it in Settings.")
+        problems.append(missing_key_sentence(job.provider))
     price = book.price_for(job.request, job.provider)
     if price is None:
         problems.append(book.why_no_price(job.request, job.provider))

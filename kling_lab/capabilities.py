@@ -46,6 +46,8 @@ class HostCapabilities:
     client adds them itself, so `normalize_base_url` strips one of them and never doubles it."""
     create_path: str = ""
     """The path, under the root, that a text-to-video create is sent to (shown in Settings)."""
+    voice_ids_need_start_frame: bool = False
+    """Voice ids are taken with a start frame (image-to-video) only."""
     callback_signing_env: str | None = None
     """The variable holding the secret the host signs callbacks with; None when the host signs with
     published keys or signs nothing."""
@@ -177,6 +179,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
         aspect_ratio_with_start_frame=False,
         can_cancel=True,
         key_env=("FAL_KEY",),
+        voice_ids_need_start_frame=True,
         notes={
             "cfg_scale": "fal.ai takes cfg_scale for text-to-video only.",
             "voice_ids": "fal.ai takes voice ids with a start frame (image-to-video) only.",
@@ -247,6 +250,15 @@ def normalize_base_url(provider: str, url: str | None) -> str:
         if lowered.endswith(segment.lower()):
             return value[: len(value) - len(segment)].rstrip("/")
     return value
+
+
+def missing_key_sentence(provider: str, then: str = "") -> str:
+    """The one sentence for a host whose key is not set: where a key can come from, and what to do next."""
+    caps = CAPABILITIES[provider]
+    names = " and ".join(caps.key_env)
+    sentence = (f"No key is set for {caps.label}: add {names} in Settings (this browser only), "
+                ".streamlit/secrets.toml or the environment.")
+    return f"{sentence} {then}" if then else sentence
 
 
 def create_endpoint(provider: str, url: str | None) -> str:

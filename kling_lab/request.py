@@ -230,8 +230,8 @@ def _audio_and_voice_errors(request: GenerationRequest, caps: HostCapabilities) 
             f"{caps.notes.get('voice_ids', caps.label + ' does not take voice ids.')} Remove the voice ids."
         )
         return errors
-    if caps.name == "fal" and not request.image_to_video:
-        errors.append("fal.ai takes voice ids with a start frame only: add a start frame or remove them.")
+    if caps.voice_ids_need_start_frame and not request.image_to_video:
+        errors.append(f"{caps.label} takes voice ids with a start frame only: add a start frame or remove them.")
     if request.audio is not True:
         errors.append("Voice ids need native audio: turn audio on or remove the voice ids.")
     if request.mode != "pro":

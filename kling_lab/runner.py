@@ -41,7 +41,7 @@ from urllib.request import url2pathname
 import httpx
 
 from kling_lab.budget import effective_budgets, send_refusal
-from kling_lab.capabilities import CAPABILITIES
+from kling_lab.capabilities import CAPABILITIES, missing_key_sentence
 from kling_lab.config import Settings
 from kling_lab.media import DownloadRefused, MediaStore, download_clip, make_thumbnail, probe_clip
 from kling_lab.providers.base import (
@@ -496,9 +496,7 @@ class JobRunner:
                 return client
             settings = self._settings.with_session_keys(typed) if typed else self._settings
         if require_key and not settings.has_key(provider):
-            caps = CAPABILITIES[provider]
-            names = " and ".join(caps.key_env)
-            raise MissingKey(f"No key is set for {caps.label}. Add {names} in Settings, then press Retry.")
+            raise MissingKey(missing_key_sentence(provider, "Then press Retry."))
         client = self._client_factory(provider, settings, self.media)
         with self._lock:
             self._clients.setdefault(cache_key, client)

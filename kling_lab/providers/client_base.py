@@ -28,7 +28,7 @@ class KeyedHostClient:
         """The host's key; a HostError (before anything is sent) when it is not configured."""
         key = self.config.credentials.get(self.caps.key_env[0])
         if not key:
-            raise missing_key_error(self.host)
+            raise missing_key_error(self.name)
         return key
 
     def _headers(self) -> dict[str, str]:

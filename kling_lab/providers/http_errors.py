@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from kling_lab.capabilities import missing_key_sentence
 from kling_lab.providers.base import HostError, HostProtocolError, TaskPhase
 
 DETAIL_MAX_CHARS = 300
@@ -126,9 +127,9 @@ def _parse_seconds(raw: str | None) -> float | None:
 # Sentences for each kind of refusal
 
 
-def missing_key_error(host: HostIdentity) -> HostError:
-    """Raised before any request when the host's key is not configured."""
-    return HostError("auth", f"{host.label} has no API key configured. Set {host.key_hint} in Settings.")
+def missing_key_error(provider: str) -> HostError:
+    """Raised before any request when the host's key is not configured (the same sentence as everywhere else)."""
+    return HostError("auth", missing_key_sentence(provider))
 
 
 def auth_error(

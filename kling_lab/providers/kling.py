@@ -315,7 +315,7 @@ class KlingClient(KeyedHostClient):
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
-            raise missing_key_error(self.host)
+            raise missing_key_error(self.name)
         return {"Authorization": f"Bearer {self._token.get()}", "Accept": "application/json"}
 
     def _task_url(self, kind: str, task_id: str) -> str:

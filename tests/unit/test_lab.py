@@ -97,7 +97,7 @@ def test_a_session_without_a_key_is_refused_even_if_another_session_typed_one(pa
     holder = KeyHolder()
     lab = _lab(parts, holder)
     lab.submit(Actor.local({"FAL_KEY": "typed-in-tab-a"}), _plan())
-    with pytest.raises(ValueError, match="needs FAL_KEY"):
+    with pytest.raises(ValueError, match="No key is set for fal.ai: add FAL_KEY"):
         lab.submit(Actor.local(), _plan())
 
 
