@@ -51,6 +51,8 @@ class HostCapabilities:
     callback_signing_env: str | None = None
     """The variable holding the secret the host signs callbacks with; None when the host signs with
     published keys or signs nothing."""
+    default_concurrency: int = 5
+    """How many of this host's jobs run at once unless Settings says otherwise."""
     notes: dict[str, str] = field(default_factory=dict)
     """Why a control is missing or has no effect, keyed by control name."""
 
@@ -68,6 +70,7 @@ class HostCapabilities:
 CAPABILITIES: dict[str, HostCapabilities] = {
     "animatic": HostCapabilities(
         name="animatic",
+        default_concurrency=10,
         label="Animatic (offline draft)",
         prompt_max=KLING_PROMPT_MAX,
         negative_prompt=True,
@@ -90,6 +93,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "kie": HostCapabilities(
         name="kie",
+        default_concurrency=10,
         default_base_url="https://api.kie.ai",
         version_segments=("/api/v1", "/api"),
         create_path="/api/v1/jobs/createTask",
@@ -116,6 +120,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "replicate": HostCapabilities(
         name="replicate",
+        default_concurrency=10,
         default_base_url="https://api.replicate.com",
         version_segments=("/v1",),
         create_path="/v1/models/kwaivgi/kling-v2.6/predictions",
@@ -140,6 +145,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "aimlapi": HostCapabilities(
         name="aimlapi",
+        default_concurrency=5,
         default_base_url="https://api.aimlapi.com",
         version_segments=("/v2", "/v1"),
         create_path="/v2/video/generations",
@@ -164,6 +170,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "fal": HostCapabilities(
         name="fal",
+        default_concurrency=10,
         default_base_url="https://queue.fal.run",
         version_segments=(),
         create_path="/fal-ai/kling-video/v2.6/pro/text-to-video",
@@ -188,6 +195,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "kling": HostCapabilities(
         name="kling",
+        default_concurrency=5,
         default_base_url="https://api-singapore.klingai.com",
         version_segments=("/v1",),
         create_path="/v1/videos/text2video",
@@ -209,6 +217,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
     ),
     "inference": HostCapabilities(
         name="inference",
+        default_concurrency=5,
         default_base_url="https://api.inference.sh",
         version_segments=("/v1",),
         create_path="/apps/run",

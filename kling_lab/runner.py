@@ -61,15 +61,7 @@ log = logging.getLogger("kling_lab.runner")
 
 WebhookOutcome = Literal["applied", "woke", "refused", "unmatched"]
 
-DEFAULT_CONCURRENCY: dict[str, int] = {
-    "animatic": 10,
-    "kie": 10,
-    "replicate": 10,
-    "aimlapi": 5,
-    "fal": 10,
-    "kling": 5,
-    "inference": 5,
-}
+DEFAULT_CONCURRENCY: dict[str, int] = {name: caps.default_concurrency for name, caps in CAPABILITIES.items()}
 
 
 @dataclass
