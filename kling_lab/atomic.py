@@ -9,7 +9,7 @@ removes the temporary file and leaves the target as it was.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,9 +25,10 @@ def atomic_path(path: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    # Created like any new file (the umask decides its mode, as for the file it replaces), with a
+    # name no one else holds (O_EXCL).
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         yield tmp
         os.replace(tmp, path)

@@ -51,6 +51,11 @@ class HostCapabilities:
     callback_signing_env: str | None = None
     """The variable holding the secret the host signs callbacks with; None when the host signs with
     published keys or signs nothing."""
+    callback_keys_published: bool = False
+    """Callbacks are signed with keys the host publishes (fal.ai's JWKS): its client is given where they are."""
+    frames_uploaded_first: bool = False
+    """Start frames go to the host's separate file-upload service before the create (Kie.ai): its client is
+    given that service's URL."""
     default_concurrency: int = 5
     """How many of this host's jobs run at once unless Settings says otherwise."""
     notes: dict[str, str] = field(default_factory=dict)
@@ -98,6 +103,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
         version_segments=("/api/v1", "/api"),
         create_path="/api/v1/jobs/createTask",
         callback_signing_env="KIE_WEBHOOK_HMAC_KEY",
+        frames_uploaded_first=True,
         label="Kie.ai",
         prompt_max=1000,
         negative_prompt=False,
@@ -175,6 +181,7 @@ CAPABILITIES: dict[str, HostCapabilities] = {
         version_segments=(),
         create_path="/fal-ai/kling-video/v2.6/pro/text-to-video",
         callback_signing_env=None,
+        callback_keys_published=True,
         label="fal.ai",
         prompt_max=KLING_PROMPT_MAX,
         negative_prompt=True,

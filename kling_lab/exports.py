@@ -22,6 +22,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from kling_lab.atomic import atomic_path
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.store import JobRecord, Store
 
@@ -126,19 +127,13 @@ def export_batch(store: Store, batch_id: str, out_path: Path) -> ExportResult:
     """Write the batch's zip (clips, manifest.json, clips.csv) atomically to `out_path`."""
     manifest, files = build_manifest(store, batch_id)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".part")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-            zf.writestr("clips.csv", _csv_text(manifest["clips"]))
-            for job, name in files:
-                if name is not None:
-                    # MP4s are already compressed; storing them keeps the export fast.
-                    zf.write(job.video_path, name, compress_type=zipfile.ZIP_STORED)
-        tmp.replace(out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(out_path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+        zf.writestr("clips.csv", _csv_text(manifest["clips"]))
+        for job, name in files:
+            if name is not None:
+                # MP4s are already compressed; storing them keeps the export fast.
+                zf.write(job.video_path, name, compress_type=zipfile.ZIP_STORED)
     present = sum(1 for _, name in files if name)
     return ExportResult(out_path, present, len(files) - present)
 

@@ -16,7 +16,6 @@ video container, PyAV could open it, and it was renamed into place.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import socket
@@ -29,6 +28,7 @@ from urllib.parse import urljoin, urlparse
 
 import httpx
 
+from kling_lab.atomic import atomic_path, atomic_write_bytes
 from kling_lab.images import FrameRef
 
 MAX_CLIP_BYTES = 500 * 1024 * 1024
@@ -78,7 +78,7 @@ class MediaStore:
         """Store checked frame bytes under their hash (idempotent)."""
         path = self.frame_path(ref)
         if not path.exists():
-            write_atomically(path, data)
+            atomic_write_bytes(path, data)
         return path
 
     def read_frame(self, ref: FrameRef) -> bytes:
@@ -177,21 +177,6 @@ def _unlink(path: Path) -> list[Path]:
     except OSError:
         return []
     return [path]
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write bytes to a temp file beside `path`, fsync, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _is_private_host(host: str) -> bool:
@@ -362,13 +347,10 @@ def make_thumbnail(clip: Path, dest: Path, *, at_seconds: float = 1.0, width: in
         return False
     height = max(1, round(image.height * width / image.width))
     image = image.resize((width, height))
-    tmp = dest.with_suffix(".tmp.jpg")
     try:
-        image.save(tmp, "JPEG", quality=82)
-        os.replace(tmp, dest)
+        with atomic_path(dest) as tmp:
+            image.save(tmp, "JPEG", quality=82)
     except OSError:
         # A full or read-only disk must not fail a clip that is already saved (and paid for).
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         return False
     return True

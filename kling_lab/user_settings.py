@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from kling_lab.atomic import atomic_write_text
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings, load_settings, with_saved_settings
-from kling_lab.media import write_atomically
 
 SETTINGS_FILE = "settings.json"
 
@@ -81,7 +81,7 @@ def load_user_settings(data_dir: Path) -> UserSettings:
 
 def save_user_settings(data_dir: Path, settings: UserSettings) -> None:
     """Write the settings file atomically."""
-    write_atomically(Path(data_dir) / SETTINGS_FILE, settings.to_json().encode("utf-8"))
+    atomic_write_text(Path(data_dir) / SETTINGS_FILE, settings.to_json())
 
 
 def parse_base_url(value: object) -> tuple[str | None, str | None]:

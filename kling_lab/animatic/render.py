@@ -10,7 +10,6 @@ bit-exact muxing, no timestamps) so the same request gives the same bytes.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 from fractions import Fraction
@@ -27,6 +26,7 @@ from kling_lab.animatic.photo import FrameDecodeError, KenBurns, decode_frame
 from kling_lab.animatic.plan import AnimaticPlan, plan_animatic
 from kling_lab.animatic.scene import MoodCard
 from kling_lab.animatic.sound import SAMPLE_RATE, synthesize_audio
+from kling_lab.atomic import atomic_path, atomic_write_text
 from kling_lab.request import GenerationRequest
 
 X264_PRESET = "superfast"
@@ -54,14 +54,9 @@ class _Progress:
     def write(self, value: float) -> None:
         if self.path is None:
             return
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(f"{min(1.0, max(0.0, value)):.3f}", encoding="ascii")
-            os.replace(tmp, self.path)
-        except OSError:
-            # Progress is a courtesy; a full disk must fail the render on the video, not here.
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        # Progress is a courtesy; a full disk must fail the render on the video, not here.
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.path, f"{min(1.0, max(0.0, value)):.3f}", fsync=False, encoding="ascii")
 
 
 def read_progress(path: Path) -> float | None:
@@ -98,21 +93,16 @@ def render_animatic(
     out_path = Path(out_path)
     progress = _Progress(progress_path)
     progress.write(0.0)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
     try:
-        frames = _frames(request, plan, start_frame, end_frame)
-        audio = (
-            synthesize_audio(plan.ambience, plan.subtitles, float(plan.duration), plan.seed)
-            if plan.ambience is not None else None
-        )
-        _encode(tmp, plan, frames, audio, progress)
-        os.replace(tmp, out_path)
+        with atomic_path(out_path) as tmp:
+            frames = _frames(request, plan, start_frame, end_frame)
+            audio = (
+                synthesize_audio(plan.ambience, plan.subtitles, float(plan.duration), plan.seed)
+                if plan.ambience is not None else None
+            )
+            _encode(tmp, plan, frames, audio, progress)
     except FrameDecodeError as exc:
         raise AnimaticRenderError(str(exc)) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
     progress.write(1.0)
     return plan
 

@@ -11,7 +11,6 @@ columns or sparse particle lists; nothing is drawn pixel by pixel in Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,115 +18,22 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from kling_lab.animatic.camera import FOCAL, Pose
 from kling_lab.animatic.mood import Palette
-
-Profile = Callable[[np.ndarray, float], np.ndarray]
-"""(angle at rest in radians, time in s) -> height above the layer's ground, in radians at rest."""
+from kling_lab.animatic.profiles import (
+    Profile,
+    buildings,
+    headland,
+    mix,
+    peaks,
+    sines,
+    trees,
+    waves,
+    with_landmark,
+)
 
 CAMERA_HEIGHT = 0.3
 """World units above the ground: with the layer depths, it sets how far below the horizon each layer sits."""
 SUBSAMPLES = (-0.25, 0.25)
 """Horizontal sub-pixel offsets at which silhouettes are sampled: anti-aliases their vertical edges."""
-
-
-def _mix(a: tuple[float, float, float], b: tuple[float, float, float], k: float) -> np.ndarray:
-    return np.array([a[i] * (1 - k) + b[i] * k for i in range(3)], dtype=np.float32)
-
-
-def _hash01(k: np.ndarray, salt: int) -> np.ndarray:
-    """A uniform 0..1 value per integer k, stable across runs and machines (integer arithmetic only)."""
-    x = (k.astype(np.int64) * 2654435761 + salt * 97531 + 12345) & 0xFFFFFFFF
-    x = ((x ^ (x >> 15)) * 2246822519) & 0xFFFFFFFF
-    x = x ^ (x >> 13)
-    return (x & 0xFFFFFF).astype(np.float64) / float(0x1000000)
-
-
-def _sines(rng: np.random.Generator, terms: tuple[tuple[float, float], ...]) -> Profile:
-    phases = rng.uniform(0, 2 * np.pi, len(terms))
-
-    def profile(a: np.ndarray, t: float) -> np.ndarray:
-        h = np.zeros_like(a)
-        for (freq, amp), phase in zip(terms, phases, strict=True):
-            h += amp * (0.5 + 0.5 * np.sin(freq * a + phase))
-        return h
-
-    return profile
-
-
-def _peaks(rng: np.random.Generator, height: float, freq: float) -> Profile:
-    phases = rng.uniform(0, 2 * np.pi, 3)
-
-    def profile(a: np.ndarray, t: float) -> np.ndarray:
-        ridge = 1.0 - np.abs(np.sin(freq * a + phases[0]))
-        ridge2 = 1.0 - np.abs(np.sin(2.3 * freq * a + phases[1]))
-        return height * (0.15 + 0.65 * ridge**1.6 + 0.25 * ridge2**2 + 0.05 * np.sin(9 * freq * a + phases[2]))
-
-    return profile
-
-
-def _trees(salt: int, spacing: float, height: float, ground: Profile) -> Profile:
-    def profile(a: np.ndarray, t: float) -> np.ndarray:
-        base = ground(a, t)
-        cell = np.floor(a / spacing)
-        best = np.zeros_like(a)
-        for step in (-1.0, 0.0, 1.0):
-            k = cell + step
-            centre = (k + 0.5 + 0.35 * (_hash01(k, salt) - 0.5)) * spacing
-            tall = height * (0.55 + 0.9 * _hash01(k, salt + 1))
-            half = spacing * (0.45 + 0.3 * _hash01(k, salt + 2))
-            best = np.maximum(best, tall * (1.0 - np.abs(a - centre) / half))
-        return base + best
-
-    return profile
-
-
-def _buildings(salt: int, spacing: float, height: float) -> Profile:
-    def profile(a: np.ndarray, t: float) -> np.ndarray:
-        k = np.floor(a / spacing)
-        tall = height * (0.3 + 0.7 * _hash01(k, salt) ** 1.5)
-        # A narrow spire on a few rooftops breaks the block rhythm.
-        frac = a / spacing - k
-        spire = (_hash01(k, salt + 3) > 0.85) & (np.abs(frac - 0.5) < 0.06)
-        return tall + spire * height * 0.35
-
-    return profile
-
-
-def _waves(rng: np.random.Generator, amp: float, freq: float, speed: float) -> Profile:
-    phases = rng.uniform(0, 2 * np.pi, 3)
-
-    def profile(a: np.ndarray, t: float) -> np.ndarray:
-        return amp * (
-            1.0
-            + 0.6 * np.sin(freq * a - speed * t + phases[0])
-            + 0.3 * np.sin(2.7 * freq * a + 1.7 * speed * t + phases[1])
-            + 0.1 * np.sin(6.1 * freq * a - 2.3 * speed * t + phases[2])
-        )
-
-    return profile
-
-
-def _with_landmark(base: Profile, kind: str, at: float) -> Profile:
-    top = 0.17 if kind == "lighthouse" else 0.2
-    half_top, half_base = (0.008, 0.014) if kind == "lighthouse" else (0.012, 0.02)
-
-    def profile(a: np.ndarray, t: float) -> np.ndarray:
-        h = base(a, t)
-        d = np.abs(a - at)
-        # A tapered tower is still a height profile: flat top, sloped sides down to the ground.
-        slope = np.clip((half_base - d) / (half_base - half_top), 0.0, 1.0)
-        ground = max(0.0, float(base(np.array([at]), t)[0]))
-        return np.where(d < half_base, np.maximum(h, ground + top * slope), h)
-
-    return profile
-
-
-def _headland(at: float, height: float) -> Profile:
-    def profile(a: np.ndarray, t: float) -> np.ndarray:
-        shape = np.exp(-(((a - at) / 0.22) ** 2)) * (1 + 0.08 * np.sin(40 * a))
-        # Away from its peak the headland sinks below the nearer water, so only the point shows.
-        return (height + 0.04) * shape - 0.04
-
-    return profile
 
 
 @dataclass(frozen=True)
@@ -204,57 +110,57 @@ class MoodCard:
 
     def _build_layers(self, rng: np.random.Generator, scenery: str, landmark: str | None) -> list[_Layer]:
         p = self.palette
-        far = _mix(p.land_far, p.sky_horizon, 0.45)
-        mid = _mix(p.land_far, p.land_near, 0.45)
+        far = mix(p.land_far, p.sky_horizon, 0.45)
+        mid = mix(p.land_far, p.land_near, 0.45)
         near = np.array(p.land_near, dtype=np.float32)
         seed = int(rng.integers(0, 2**31))
         layers: list[_Layer]
         if scenery == "sea":
-            water_far = _mix(p.sky_horizon, p.land_far, 0.55) * 0.92
-            water_mid = _mix(p.land_far, p.land_near, 0.35)
-            water_near = _mix(p.land_far, p.land_near, 0.75)
+            water_far = mix(p.sky_horizon, p.land_far, 0.55) * 0.92
+            water_mid = mix(p.land_far, p.land_near, 0.35)
+            water_near = mix(p.land_far, p.land_near, 0.75)
             layers = [
-                _Layer(60.0, water_far, _waves(rng, 0.0008, 60.0, 0.6)),
-                _Layer(4.0, water_mid, _waves(rng, 0.006, 14.0, 1.1)),
-                _Layer(2.0, water_near, _waves(rng, 0.018, 7.0, 1.6)),
+                _Layer(60.0, water_far, waves(rng, 0.0008, 60.0, 0.6)),
+                _Layer(4.0, water_mid, waves(rng, 0.006, 14.0, 1.1)),
+                _Layer(2.0, water_near, waves(rng, 0.018, 7.0, 1.6)),
             ]
             if landmark:
-                headland = _headland(self.landmark_at, 0.05)
-                layers.insert(1, _Layer(5.0, mid * 0.8, headland))
+                headland_profile = headland(self.landmark_at, 0.05)
+                layers.insert(1, _Layer(5.0, mid * 0.8, headland_profile))
         elif scenery == "city":
             layers = [
-                _Layer(9.0, far, _buildings(seed, 0.05, 0.2)),
-                _Layer(4.5, mid, _buildings(seed + 7, 0.07, 0.14)),
-                _Layer(2.0, near, _sines(rng, ((5.0, 0.01), (13.0, 0.004)))),
+                _Layer(9.0, far, buildings(seed, 0.05, 0.2)),
+                _Layer(4.5, mid, buildings(seed + 7, 0.07, 0.14)),
+                _Layer(2.0, near, sines(rng, ((5.0, 0.01), (13.0, 0.004)))),
             ]
         elif scenery == "trees":
             layers = [
-                _Layer(9.0, far, _sines(rng, ((3.0, 0.05), (7.0, 0.02)))),
-                _Layer(4.0, mid, _trees(seed, 0.03, 0.07, _sines(rng, ((4.0, 0.03), (9.0, 0.01))))),
-                _Layer(2.0, near, _trees(seed + 5, 0.07, 0.16, _sines(rng, ((3.0, 0.02),)))),
+                _Layer(9.0, far, sines(rng, ((3.0, 0.05), (7.0, 0.02)))),
+                _Layer(4.0, mid, trees(seed, 0.03, 0.07, sines(rng, ((4.0, 0.03), (9.0, 0.01))))),
+                _Layer(2.0, near, trees(seed + 5, 0.07, 0.16, sines(rng, ((3.0, 0.02),)))),
             ]
         elif scenery == "mountains":
             layers = [
-                _Layer(12.0, far, _peaks(rng, 0.26, 4.0)),
-                _Layer(5.0, mid, _peaks(rng, 0.12, 7.0)),
-                _Layer(2.0, near, _sines(rng, ((4.0, 0.03), (11.0, 0.01)))),
+                _Layer(12.0, far, peaks(rng, 0.26, 4.0)),
+                _Layer(5.0, mid, peaks(rng, 0.12, 7.0)),
+                _Layer(2.0, near, sines(rng, ((4.0, 0.03), (11.0, 0.01)))),
             ]
         elif scenery == "dunes":
             layers = [
-                _Layer(9.0, far, _sines(rng, ((2.5, 0.05), (6.0, 0.015)))),
-                _Layer(4.0, mid, _sines(rng, ((3.5, 0.06), (8.0, 0.015)))),
-                _Layer(2.0, near, _sines(rng, ((2.0, 0.05), (5.0, 0.02)))),
+                _Layer(9.0, far, sines(rng, ((2.5, 0.05), (6.0, 0.015)))),
+                _Layer(4.0, mid, sines(rng, ((3.5, 0.06), (8.0, 0.015)))),
+                _Layer(2.0, near, sines(rng, ((2.0, 0.05), (5.0, 0.02)))),
             ]
         else:
             layers = [
-                _Layer(9.0, far, _sines(rng, ((2.0, 0.07), (5.0, 0.03), (13.0, 0.008)))),
-                _Layer(4.0, mid, _sines(rng, ((3.0, 0.06), (8.0, 0.015)))),
-                _Layer(2.0, near, _sines(rng, ((2.5, 0.04), (6.0, 0.015)))),
+                _Layer(9.0, far, sines(rng, ((2.0, 0.07), (5.0, 0.03), (13.0, 0.008)))),
+                _Layer(4.0, mid, sines(rng, ((3.0, 0.06), (8.0, 0.015)))),
+                _Layer(2.0, near, sines(rng, ((2.5, 0.04), (6.0, 0.015)))),
             ]
         if landmark:
             # The landmark stands on the layer a subject would stand on: the headland at sea, else the mid hills.
             layer = layers[1]
-            layers[1] = _Layer(layer.depth, layer.color, _with_landmark(layer.profile, landmark, self.landmark_at))
+            layers[1] = _Layer(layer.depth, layer.color, with_landmark(layer.profile, landmark, self.landmark_at))
         return layers
 
     def _build_stars(self, rng: np.random.Generator) -> np.ndarray:
@@ -269,8 +175,8 @@ class MoodCard:
     def _build_particles(self, rng: np.random.Generator, weather: str | None) -> list[_Particles]:
         if weather == "rain":
             return [
-                self._streaks(rng, 0.0009, (8, 16), 0.35, 13.0, _mix(self.palette.particles, (1, 1, 1), 0.2)),
-                self._streaks(rng, 0.0005, (16, 30), 0.55, 24.0, _mix(self.palette.particles, (1, 1, 1), 0.4)),
+                self._streaks(rng, 0.0009, (8, 16), 0.35, 13.0, mix(self.palette.particles, (1, 1, 1), 0.2)),
+                self._streaks(rng, 0.0005, (16, 30), 0.55, 24.0, mix(self.palette.particles, (1, 1, 1), 0.4)),
             ]
         if weather == "snow":
             return [
@@ -479,7 +385,7 @@ class MoodCard:
         # The texture is twice the frame's width; starting in its middle leaves room to drift either way.
         shift = int(round(self.width / 2 + 0.7 * index + 0.5 * pose.pan * f))
         shift = min(max(shift, 0), self.width)
-        color = _mix(self.palette.sky_horizon, (0.95, 0.95, 0.95), 0.3)
+        color = mix(self.palette.sky_horizon, (0.95, 0.95, 0.95), 0.3)
         self._blend(img, self.fog[:, shift: shift + self.width], color)
 
     def _particles(self, img: np.ndarray, field: _Particles, index: int) -> None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from kling_lab.capabilities import DURATIONS, MODES
+from kling_lab.capabilities import CAPABILITIES, DURATIONS, MODES
 from kling_lab.pricing.money import _as_decimal, _tidy, parse_decimal
 from kling_lab.request import GenerationRequest
 
@@ -64,7 +64,6 @@ class HostInfo:
     """Where a host's prices come from and how it bills."""
 
     provider: str
-    label: str
     sources: tuple[str, ...]
     as_of: date
     status: str
@@ -78,6 +77,11 @@ class HostInfo:
     """Modes this host sells, in MODES order."""
     overrides: int = 0
     """How many of the user's overrides apply to this host."""
+
+    @property
+    def label(self) -> str:
+        """The host's name in sentences, from its capability entry (the one place it is written)."""
+        return CAPABILITIES[self.provider].label
 
     @property
     def source(self) -> str:

@@ -8,11 +8,8 @@ replace published rates but can never add a combination a host does not sell.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import os
-import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -22,6 +19,7 @@ from typing import Any
 
 import tomli_w
 
+from kling_lab.atomic import atomic_write_text
 from kling_lab.pricing.model import Override, PriceBook, _describe, _override_errors
 from kling_lab.pricing.money import _as_decimal, parse_decimal
 from kling_lab.pricing.table import PACKAGED_PRICES_PATH, _packaged_book, _packaged_tables
@@ -151,7 +149,7 @@ def merge_overrides(existing: Iterable[Override], changes: Iterable[Override]) -
 
 
 def save_overrides(path: Path, overrides: Sequence[Override]) -> None:
-    """Write `overrides` to `path` atomically (a temporary file, then os.replace).
+    """Write `overrides` to `path` atomically (`kling_lab.atomic`: synced, then renamed into place).
 
     Raises ValueError, writing nothing, when an override is invalid (check with
     `validate_override` first) or when `path` is the packaged prices.toml. Later
@@ -168,18 +166,7 @@ def save_overrides(path: Path, overrides: Sequence[Override]) -> None:
     if problems:
         raise ValueError(" ".join(problems))
     text = _dumps(_overrides_document(merge_overrides([], overrides)))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    atomic_write_text(target, text)
 
 
 

@@ -1,9 +1,10 @@
 """The published price table, `prices.toml` beside this module: reading and validating it.
 
-One table per provider, with its sources, the date the figures were read (`as_of`),
-how sure they are (`status`) and how the host bills (`per_clip`, `per_second` or
-`per_unit`). The file is read once per process and never written; a malformed
-one raises `PriceTableError`, because it is a bug in the shipped file.
+One table per provider, named as in `kling_lab.capabilities` (which also gives its
+label), with its sources, the date the figures were read (`as_of`), how sure they
+are (`status`) and how the host bills (`per_clip`, `per_second` or `per_unit`).
+The file is read once per process and never written; a malformed one raises
+`PriceTableError`, because it is a bug in the shipped file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from kling_lab.capabilities import MODES, PROVIDER_NAMES
+from kling_lab.capabilities import CAPABILITIES, MODES, PROVIDER_NAMES
 from kling_lab.pricing.model import (
     BILLING_KINDS,
     CURRENCY,
@@ -59,9 +60,13 @@ def _parse_host(name: str, raw: object) -> _HostTable:
 
     if not isinstance(raw, dict):
         raise fail("not a table")
-    for field_name in ("label", "note"):
-        if not isinstance(raw.get(field_name), str) or not raw[field_name].strip():
-            raise fail(f"`{field_name}` must be non-empty text")
+    if name not in CAPABILITIES:
+        raise fail(f"there is no host called {name!r}; hosts are: {', '.join(PROVIDER_NAMES)}")
+    label = CAPABILITIES[name].label
+    if "label" in raw and raw["label"] != label:
+        raise fail(f"the host's label is {label!r} (kling_lab/capabilities.py), not {raw['label']!r}; drop `label`")
+    if not isinstance(raw.get("note"), str) or not raw["note"].strip():
+        raise fail("`note` must be non-empty text")
     billing, status, as_of = raw.get("billing"), raw.get("status"), raw.get("as_of")
     if billing not in BILLING_KINDS:
         raise fail(f"`billing` must be one of {', '.join(BILLING_KINDS)}")
@@ -105,7 +110,6 @@ def _parse_host(name: str, raw: object) -> _HostTable:
     modes = tuple(m for m in MODES if any(r.mode == m for r in rates))
     info = HostInfo(
         provider=name,
-        label=raw["label"].strip(),
         sources=tuple(s.strip() for s in sources),
         as_of=as_of,
         status=status,

@@ -32,22 +32,14 @@ from kling_lab.providers.base import (
     WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
-from kling_lab.providers.http_errors import (
-    HostIdentity,
-    credits_error,
-    failure_sentence,
-    frame_data_uri,
-    host_detail,
-    read_json,
-    require_mapping,
-    require_phase,
-    require_text,
-)
+from kling_lab.providers.errors import failure_sentence, host_error, read_json
+from kling_lab.providers.frames import frame_data_uri
+from kling_lab.providers.host_identity import HostIdentity
+from kling_lab.providers.jsonish import host_detail, require_mapping, require_phase, require_text
 from kling_lab.request import GenerationRequest
 
 TEXT_TO_VIDEO_MODEL = "klingai/video-v2-6-pro-text-to-video"
 IMAGE_TO_VIDEO_MODEL = "klingai/video-v2-6-pro-image-to-video"
-KEY_NAME = "AIMLAPI_API_KEY"
 CREDITS_PER_USD = Decimal(2_000_000)
 """AI/ML API's published conversion, "$1 USD = 2,000,000 credits" (docs.aimlapi.com/faq/how-can-i-track-my-funds)."""
 CHARGE_SOURCE = "meta.usage.credits_used"
@@ -135,7 +127,7 @@ def classify(host: HostIdentity, response: httpx.Response, body: Any) -> HostErr
     """AI/ML API answers an empty balance with 403 ("You've run out of credits..."), not 402."""
     detail = host_detail(body) or ""
     if response.status_code == 403 and "credit" in detail.lower():
-        return credits_error(host, status_code=403)
+        return host_error(host, "credits", status_code=403)
     return None
 
 

@@ -31,6 +31,7 @@ import httpx
 
 from kling_lab.animatic.plan import AnimaticPlan, plan_animatic
 from kling_lab.animatic.render import AnimaticRenderError, read_progress, render_animatic
+from kling_lab.atomic import atomic_write_bytes
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import FrameReader, HostError, Submission, TaskStatus, job_id_of
 from kling_lab.request import GenerationRequest
@@ -56,15 +57,6 @@ def _render_job(request_path: str, video_path: str, start_path: str, end_path: s
     end = Path(end_path).read_bytes() if start is not None and os.path.exists(end_path) else None
     return render_animatic(request, Path(video_path), start_frame=start, end_frame=end,
                            progress_path=Path(progress_path))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _failure_message(exc: BaseException) -> str:
@@ -174,9 +166,9 @@ class AnimaticClient:
             if content is None:
                 path.unlink(missing_ok=True)
             else:
-                _write_atomic(path, content)
+                atomic_write_bytes(path, content, fsync=False)
         # The request goes last: its presence means "everything needed to re-render is here".
-        _write_atomic(files.request, data)
+        atomic_write_bytes(files.request, data, fsync=False)
         with self._lock:
             previous = self._futures.get(job_id)
             if previous is not None:

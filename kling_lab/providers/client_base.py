@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 from kling_lab.capabilities import HostCapabilities
 from kling_lab.providers.base import HostConfig
-from kling_lab.providers.http_errors import HostIdentity, missing_key_error
+from kling_lab.providers.errors import missing_key_error
+from kling_lab.providers.host_identity import HostIdentity
 
 
 class KeyedHostClient:

@@ -14,27 +14,17 @@ error. The SDK asks again only after 408, 409, 429 and a 502/503/504 from the
 ingress (`_should_retry_response`); every other error answer is final, and so
 it is here: the job ends failed with fal's reason.
 
-Callbacks are signed with ED25519 (docs.fal.ai/model-apis/model-endpoints/webhooks,
-"Verifying Your Webhook"): the signature (hex) covers request id, user id,
-timestamp and the SHA-256 hex of the body, joined by newlines, and verifies
-with one of the keys in fal's JWKS (`KLING_LAB_FAL_JWKS_URL`).
+Callbacks are signed with ED25519 and verified with fal's published keys
+(`fal_webhook_keys`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import logging
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
@@ -48,18 +38,16 @@ from kling_lab.providers.base import (
     WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
-from kling_lab.providers.http_errors import (
-    HostIdentity,
+from kling_lab.providers.errors import failure_sentence, host_error, host_error_from_response, read_json
+from kling_lab.providers.fal_webhook_keys import SIGNATURE_HEADER, SIGNED_HEADERS, WebhookKeys, signed_message
+from kling_lab.providers.frames import frame_data_uri
+from kling_lab.providers.host_identity import HostIdentity
+from kling_lab.providers.jsonish import (
     decode_json,
-    error_for_status,
-    failure_sentence,
-    frame_data_uri,
     host_detail,
-    read_json,
     require_mapping,
     require_phase,
     require_text,
-    server_error,
     try_decode_json,
 )
 from kling_lab.providers.webhook_auth import header, timestamp_fresh
@@ -68,17 +56,6 @@ from kling_lab.request import GenerationRequest
 APP_PATH = "fal-ai/kling-video"
 TEXT_TO_VIDEO_PATH = f"{APP_PATH}/v2.6/pro/text-to-video"
 IMAGE_TO_VIDEO_PATH = f"{APP_PATH}/v2.6/pro/image-to-video"
-KEY_NAME = "FAL_KEY"
-
-SIGNED_HEADERS = ("x-fal-webhook-request-id", "x-fal-webhook-user-id", "x-fal-webhook-timestamp")
-SIGNATURE_HEADER = "x-fal-webhook-signature"
-KEYS_MAX_AGE_S = 24 * 3600.0
-"""How long fetched webhook keys are used before they are fetched again (fal's examples cache a day)."""
-KEYS_REFETCH_INTERVAL_S = 60.0
-"""The least time between two fetches of the key set, so forged callbacks cannot make us hammer it."""
-KEYS_FETCH_TIMEOUT_S = 5.0
-
-log = logging.getLogger(__name__)
 
 _STATES: dict[str, TaskPhase] = {
     "IN_QUEUE": "queued",
@@ -187,89 +164,6 @@ def sdk_retries(response: httpx.Response) -> bool:
     return code in _SDK_RETRY_CODES
 
 
-def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
-    """What fal signs for a callback: request id, user id, timestamp and the body's SHA-256 hex, one per line."""
-    return "\n".join((request_id, user_id, timestamp, hashlib.sha256(body).hexdigest())).encode("utf-8")
-
-
-def jwks_public_keys(document: Any) -> list[Ed25519PublicKey]:
-    """The Ed25519 keys of a JWKS document (`OKP` keys with a base64url `x`); other entries are skipped."""
-    entries = document.get("keys") if isinstance(document, Mapping) else None
-    keys: list[Ed25519PublicKey] = []
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, Mapping) or entry.get("kty") != "OKP" or entry.get("crv", "Ed25519") != "Ed25519":
-            continue
-        x = entry.get("x")
-        if not isinstance(x, str):
-            continue
-        try:
-            raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
-            keys.append(Ed25519PublicKey.from_public_bytes(raw))
-        except (ValueError, binascii.Error):
-            continue
-    return keys
-
-
-class WebhookKeys:
-    """fal's published webhook keys: fetched from its JWKS URL, kept a day, fetched at most once a minute.
-
-    Called from the webhook server's threads, so fetches are synchronous,
-    short and serialized. `transport` and `clock` are for tests.
-    """
-
-    def __init__(
-        self, url: str, *, transport: httpx.BaseTransport | None = None, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.url = url
-        self._transport = transport
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._keys: list[Ed25519PublicKey] = []
-        self._fetched_at: float | None = None
-        self._tried_at: float | None = None
-
-    def verify(self, message: bytes, signature: bytes) -> bool | None:
-        """True when a published key verifies `signature`; False when none does; None when no keys can be had.
-
-        When the cached keys do not verify, the set is fetched again (a key may
-        have been rotated), but not more than once a minute.
-        """
-        with self._lock:
-            now = self._clock()
-            fresh = self._fetched_at is not None and now - self._fetched_at < KEYS_MAX_AGE_S
-            if fresh and _any_verifies(self._keys, message, signature):
-                return True
-            if self._tried_at is not None and now - self._tried_at < KEYS_REFETCH_INTERVAL_S:
-                return False if fresh else None
-            if not self._fetch(now):
-                return None
-            return _any_verifies(self._keys, message, signature)
-
-    def _fetch(self, now: float) -> bool:
-        self._tried_at = now
-        try:
-            with httpx.Client(timeout=KEYS_FETCH_TIMEOUT_S, transport=self._transport) as client:
-                response = client.get(self.url, headers={"Accept": "application/json"})
-            keys = jwks_public_keys(response.json()) if response.status_code == 200 else []
-        except Exception:  # noqa: BLE001 - a callback must never break the server; it stays a wake-up
-            keys = []
-        if not keys:
-            log.warning("could not read fal.ai's webhook keys from %s; fal callbacks only wake their jobs", self.url)
-            return False
-        self._keys, self._fetched_at = keys, now
-        return True
-
-
-def _any_verifies(keys: list[Ed25519PublicKey], message: bytes, signature: bytes) -> bool:
-    for key in keys:
-        try:
-            key.verify(signature, message)
-        except InvalidSignature:
-            continue
-        return True
-    return False
-
-
 class FalClient(KeyedHostClient):
     """Kling 2.6 Pro on fal.ai's queue."""
 
@@ -348,14 +242,14 @@ class FalClient(KeyedHostClient):
             raise self._ask_again(response, body)
         if code in (401, 403):
             # Our key, not the clip: the runner ends the job after repeated refusals, saying which setting to fix.
-            raise error_for_status(self.host, response, body)
+            raise host_error_from_response(self.host, response, body)
         reason = host_detail(body) or status_error or f"its result answered HTTP {code} without a reason"
         return TaskStatus("failed", error=failure_sentence(self.host, reason))
 
     def _ask_again(self, response: httpx.Response, body: Any) -> HostError:
         if response.status_code in (408, 409):
-            return server_error(self.host, response.status_code, host_detail(body))
-        return error_for_status(self.host, response, body)
+            return host_error(self.host, "server", host_detail(body), status_code=response.status_code)
+        return host_error_from_response(self.host, response, body)
 
     async def cancel(self, http: httpx.AsyncClient, submission: Submission) -> bool:
         """Ask fal to cancel; False when the request had already completed."""

@@ -33,20 +33,12 @@ from kling_lab.providers.base import (
     WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
-from kling_lab.providers.http_errors import (
-    HostIdentity,
-    credits_error,
-    failure_sentence,
-    host_detail,
-    invalid_error,
-    read_json,
-    require_mapping,
-    require_text,
-)
+from kling_lab.providers.errors import failure_sentence, host_error, read_json
+from kling_lab.providers.host_identity import HostIdentity
+from kling_lab.providers.jsonish import host_detail, require_mapping, require_text
 from kling_lab.request import GenerationRequest
 
 APP = "klingai/video-v2-6"
-KEY_NAME = "INFERENCE_API_KEY"
 
 STATUS_NAMES: dict[int, str] = {
     0: "unknown",
@@ -231,19 +223,19 @@ class InferenceClient(KeyedHostClient):
         """inference.sh's own refusals that the generic status mapping would word wrongly."""
         status, code = response.status_code, problem_code(body)
         if status == 402 or code in _CREDIT_CODES:
-            return credits_error(self.host, status_code=status, host_code=code)
+            return host_error(self.host, "credits", status_code=status, host_code=code)
         if status == 412 or code == "requirements_not_met":
             errors = body.get("errors") if isinstance(body, Mapping) else None
             needs = [str(e.get("message")) for e in errors or [] if isinstance(e, Mapping) and e.get("message")]
             detail = "; ".join(needs) or host_detail(body) or "the app's requirements are not met"
-            return invalid_error(self.host, detail, status_code=status, host_code=code)
+            return host_error(self.host, "invalid", detail, status_code=status, host_code=code)
         return None
 
     def _read(self, response: httpx.Response) -> Any:
         body = read_json(self.host, response, classify=self._classify)
         if isinstance(body, Mapping) and body.get("success") is False:
             # Older API versions refused with HTTP 200 and success=false.
-            raise invalid_error(self.host, host_detail(body) or "the request was refused")
+            raise host_error(self.host, "invalid", host_detail(body) or "the request was refused")
         return unwrap(body)
 
     async def upload_frame(self, http: httpx.AsyncClient, ref: FrameRef, frames: FrameReader) -> str:

@@ -34,37 +34,26 @@ from kling_lab.providers.base import (
     WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
-from kling_lab.providers.http_errors import (
-    HostIdentity,
-    auth_error,
+from kling_lab.providers.errors import failure_sentence, host_error, looks_like_content_policy, refusal_error
+from kling_lab.providers.frames import frame_data_uri
+from kling_lab.providers.host_identity import HostIdentity
+from kling_lab.providers.jsonish import (
     charge_amount,
-    content_policy_error,
-    credits_error,
     decode_json,
-    failure_sentence,
-    frame_data_uri,
-    generation_failed_error,
     host_detail,
-    invalid_error,
-    looks_like_content_policy,
-    maintenance_error,
-    not_found_error,
-    parse_retry_after,
-    rate_limited_error,
     require_mapping,
     require_phase,
     require_text,
-    server_error,
     try_decode_json,
-    unavailable_error,
 )
+from kling_lab.providers.retry_after import parse_retry_after
+from kling_lab.providers.status_kinds import CodeTable, Refusal
 from kling_lab.providers.webhook_auth import b64_equal, header, hmac_sha256, timestamp_fresh
 from kling_lab.request import GenerationRequest
 
 TEXT_TO_VIDEO_MODEL = "kling-2.6/text-to-video"
 IMAGE_TO_VIDEO_MODEL = "kling-2.6/image-to-video"
 UPLOAD_PATH = "kling-lab"
-KEY_NAME = "KIE_API_KEY"
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 SIGNATURE_HEADER = "X-Webhook-Signature"
 CHARGE_FIELD = "consumeCredits"
@@ -121,6 +110,24 @@ def _int_code(value: Any) -> int | None:
     return None
 
 
+KIE_CODES = CodeTable(
+    exact={
+        401: Refusal("auth"),
+        402: Refusal("credits"),
+        433: Refusal("credits", hint="Kie.ai says this key's usage limit is used up. Raise the key's limit in the "
+                      "Kie.ai dashboard or use another key."),
+        404: Refusal("not_found"),
+        429: Refusal("rate_limited"),
+        455: Refusal("maintenance"),
+        501: Refusal("generation_failed"),
+        505: Refusal("unavailable", default_detail="this feature is disabled for the account"),
+        503: Refusal("maintenance"),
+    },
+    ranges=((range(500, 1 << 31), Refusal("server")),),
+)
+"""Kie's documented codes (in the body's `code`, or the HTTP status when the body has none)."""
+
+
 def kie_code_error(
     host: HostIdentity,
     code: int,
@@ -129,39 +136,14 @@ def kie_code_error(
     status_code: int | None = None,
     retry_after: float | None = None,
 ) -> HostError:
-    """The HostError for one of Kie's documented codes (from the body or, failing that, the HTTP status)."""
-    shown = str(code)
-    if code == 401:
-        return auth_error(host, status_code=status_code, host_code=shown)
-    if code == 402:
-        return credits_error(host, status_code=status_code, host_code=shown)
-    if code == 433:
-        return credits_error(
-            host,
-            status_code=status_code,
-            host_code=shown,
-            hint="Kie.ai says this key's usage limit is used up. Raise the key's limit in the Kie.ai "
-            "dashboard or use another key.",
-        )
-    if code == 404:
-        return not_found_error(host, detail, status_code=status_code, host_code=shown)
-    if code == 429:
-        return rate_limited_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
-    if code == 455:
-        return maintenance_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
-    if code == 501:
-        return generation_failed_error(host, detail, status_code=status_code, host_code=shown)
-    if code == 505:
-        return unavailable_error(
-            host, detail or "this feature is disabled for the account", status_code=status_code, host_code=shown
-        )
-    if detail and looks_like_content_policy(detail) and code < 500:
-        return content_policy_error(host, detail, status_code=status_code, host_code=shown)
-    if code == 503:
-        return maintenance_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
-    if code >= 500:
-        return server_error(host, code, detail, host_code=shown)
-    return invalid_error(host, detail or f"code {code}", status_code=status_code, host_code=shown)
+    """The HostError for one of Kie's documented codes; an undocumented 4xx that reads like moderation is policy."""
+    refusal = KIE_CODES.refusal(code)
+    if refusal is KIE_CODES.default and detail and looks_like_content_policy(detail):
+        refusal = Refusal("content_policy")
+    if refusal.kind == "server":
+        status_code = code  # Kie's 5xx codes mirror HTTP's; the sentence shows the code the host reported.
+    return refusal_error(host, refusal, detail, code=code, status_code=status_code, host_code=str(code),
+                         retry_after=retry_after)
 
 
 def _read_kie_answer(host: HostIdentity, response: httpx.Response) -> Mapping[str, Any]:
@@ -283,7 +265,7 @@ class KieClient(KeyedHostClient):
         )
         body = _read_kie_answer(self.host, response)
         if body.get("success") is False:
-            raise invalid_error(self.host, host_detail(body) or "the upload was refused")
+            raise host_error(self.host, "invalid", host_detail(body) or "the upload was refused")
         data_field = require_mapping(self.host, body.get("data"), "an upload answer")
         return require_text(self.host, data_field, "downloadUrl", "an upload answer")
 

@@ -16,16 +16,13 @@ one is only a wake-up.
 
 from __future__ import annotations
 
-import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import jwt
 
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.providers.base import (
@@ -40,38 +37,24 @@ from kling_lab.providers.base import (
     WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
-from kling_lab.providers.http_errors import (
-    HostIdentity,
-    auth_error,
+from kling_lab.providers.errors import failure_sentence, host_error_from_response, missing_key_error, refusal_error
+from kling_lab.providers.frames import frame_base64
+from kling_lab.providers.host_identity import HostIdentity
+from kling_lab.providers.jsonish import (
     charge_amount,
-    content_policy_error,
-    credits_error,
     decode_json,
-    error_for_status,
-    failure_sentence,
-    frame_base64,
     host_detail,
-    invalid_error,
-    maintenance_error,
-    missing_key_error,
-    not_found_error,
-    parse_retry_after,
-    rate_limited_error,
     require_mapping,
     require_phase,
     require_text,
-    server_error,
     try_decode_json,
-    unavailable_error,
 )
+from kling_lab.providers.kling_jwt import KlingToken
+from kling_lab.providers.retry_after import parse_retry_after
+from kling_lab.providers.status_kinds import CodeTable, Refusal
 from kling_lab.request import GenerationRequest
 
 MODEL_NAME = "kling-v2-6"
-ACCESS_KEY_NAME = "KLING_ACCESS_KEY"
-SECRET_KEY_NAME = "KLING_SECRET_KEY"  # noqa: S105 - the variable name, not a secret
-TOKEN_LIFETIME_S = 1800
-TOKEN_NOT_BEFORE_SKEW_S = 5
-TOKEN_REFRESH_MARGIN_S = 300
 USD_PER_UNIT = Decimal("0.14")
 """Kling's standard price per video-generation unit (PROVIDERS.md §5)."""
 
@@ -84,51 +67,6 @@ _STATES: dict[str, TaskPhase] = {
     "succeed": "succeeded",
     "failed": "failed",
 }
-
-
-# --------------------------------------------------------------------------------------------
-# JWT
-
-
-JWT_HEADERS = {"alg": "HS256", "typ": "JWT"}
-
-
-def sign_jwt(access_key: str, secret_key: str, now: float) -> str:
-    """An HS256 JWT for the official API: `{iss, exp: now+1800, nbf: now-5}` signed with the secret key."""
-    payload = {
-        "iss": access_key,
-        "exp": int(now) + TOKEN_LIFETIME_S,
-        "nbf": int(now) - TOKEN_NOT_BEFORE_SKEW_S,
-    }
-    with warnings.catch_warnings():
-        # PyJWT warns about HMAC keys under 32 bytes; the secret's length is Kling's choice, not ours.
-        warnings.filterwarnings("ignore", message="The HMAC key is")
-        return jwt.encode(payload, secret_key, algorithm="HS256", headers=JWT_HEADERS)
-
-
-class KlingToken:
-    """A cached JWT, re-signed when less than five minutes of its life remain."""
-
-    def __init__(self, access_key: str, secret_key: str, clock: Callable[[], float] = time.time) -> None:
-        self._access_key = access_key
-        self._secret_key = secret_key
-        self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        # The runner's loop is single-threaded, but the CLI and tests may share a client across threads.
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return "KlingToken(<hidden>)"
-
-    def get(self) -> str:
-        """A token valid for at least five more minutes."""
-        with self._lock:
-            now = self._clock()
-            if self._token is None or now >= self._expires_at - TOKEN_REFRESH_MARGIN_S:
-                self._token = sign_jwt(self._access_key, self._secret_key, now)
-                self._expires_at = float(int(now) + TOKEN_LIFETIME_S)
-            return self._token
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,6 +119,39 @@ def build_payload(
     return payload
 
 
+_NOT_FOUND = Refusal("not_found")
+_POLICY = Refusal("content_policy", default_detail="policy triggered")
+_CLOCK = Refusal("auth", hint="The signed token was expired or not yet valid: check this computer's clock.")
+
+KLING_CODES = CodeTable(
+    exact={
+        1003: _CLOCK,
+        1004: _CLOCK,
+        1100: Refusal("unavailable",
+                      default_detail="the account has a problem; check it in the Kling developer console"),
+        1101: Refusal("credits", hint="The official Kling API says the account is in arrears. Top up the account, "
+                      "then try again."),
+        1102: Refusal("credits", hint="The official Kling API says the resource pack is used up or expired. Buy a "
+                      "new pack, then try again."),
+        1103: Refusal("auth", hint="The key has no access to this model or API (code 1103)."),
+        1202: _NOT_FOUND,
+        1203: _NOT_FOUND,
+        1300: _POLICY,
+        1301: _POLICY,
+        1302: Refusal("rate_limited"),
+        1303: Refusal("rate_limited", hint="is already running as many tasks as the resource pack allows"),
+        1304: Refusal("unavailable", default_detail="this machine's IP address is not on the account's whitelist"),
+        5001: Refusal("maintenance"),
+    },
+    ranges=(
+        (range(1000, 1100), Refusal("auth")),
+        (range(1200, 1300), Refusal("invalid", default_detail="code {code}")),
+        (range(5000, 1 << 31), Refusal("server")),
+    ),
+)
+"""The official API's documented error codes (the body's `code`; 0 means success)."""
+
+
 def kling_code_error(
     host: HostIdentity,
     code: int,
@@ -190,59 +161,8 @@ def kling_code_error(
     retry_after: float | None = None,
 ) -> HostError:
     """The HostError for one of the official API's documented error codes."""
-    shown = str(code)
-    if code in (1003, 1004):
-        return auth_error(
-            host,
-            status_code=status_code,
-            host_code=shown,
-            hint="The signed token was expired or not yet valid: check this computer's clock.",
-        )
-    if 1000 <= code <= 1099:
-        return auth_error(host, status_code=status_code, host_code=shown)
-    if code in (1101, 1102):
-        hint = (
-            "The official Kling API says the account is in arrears. Top up the account, then try again."
-            if code == 1101
-            else "The official Kling API says the resource pack is used up or expired. Buy a new pack, then try again."
-        )
-        return credits_error(host, status_code=status_code, host_code=shown, hint=hint)
-    if code == 1100:
-        return unavailable_error(
-            host, message or "the account has a problem; check it in the Kling developer console",
-            status_code=status_code, host_code=shown,
-        )
-    if code == 1103:
-        return auth_error(
-            host, status_code=status_code, host_code=shown,
-            hint="The key has no access to this model or API (code 1103).",
-        )
-    if code == 1302:
-        return rate_limited_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
-    if code == 1303:
-        return rate_limited_error(
-            host,
-            retry_after=retry_after,
-            status_code=status_code,
-            host_code=shown,
-            what="is already running as many tasks as the resource pack allows",
-        )
-    if code == 1304:
-        return unavailable_error(
-            host, message or "this machine's IP address is not on the account's whitelist",
-            status_code=status_code, host_code=shown,
-        )
-    if code in (1300, 1301):
-        return content_policy_error(host, message or "policy triggered", status_code=status_code, host_code=shown)
-    if code in (1202, 1203):
-        return not_found_error(host, message, status_code=status_code, host_code=shown)
-    if 1200 <= code <= 1299:
-        return invalid_error(host, message or f"code {code}", status_code=status_code, host_code=shown)
-    if code == 5001:
-        return maintenance_error(host, retry_after=retry_after, status_code=status_code, host_code=shown)
-    if code >= 5000:
-        return server_error(host, status_code, message, host_code=shown)
-    return invalid_error(host, message or f"code {code}", status_code=status_code, host_code=shown)
+    return refusal_error(host, KLING_CODES.refusal(code), message, code=code, status_code=status_code,
+                         host_code=str(code), retry_after=retry_after)
 
 
 def _read_kling_answer(host: HostIdentity, response: httpx.Response) -> Mapping[str, Any]:
@@ -260,7 +180,7 @@ def _read_kling_answer(host: HostIdentity, response: httpx.Response) -> Mapping[
             retry_after=parse_retry_after(response.headers),
         )
     if response.status_code >= 400:
-        raise error_for_status(host, response, body)
+        raise host_error_from_response(host, response, body)
     if not isinstance(body, Mapping):
         raise HostProtocolError(f"{host.label} sent an answer that is not a JSON object.")
     return body
@@ -309,8 +229,8 @@ class KlingClient(KeyedHostClient):
 
     def __init__(self, config: HostConfig, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(config)
-        access = config.credentials.get(ACCESS_KEY_NAME)
-        secret = config.credentials.get(SECRET_KEY_NAME)
+        access_name, secret_name = self.caps.key_env
+        access, secret = config.credentials.get(access_name), config.credentials.get(secret_name)
         self._token = KlingToken(access, secret, clock) if access and secret else None
 
     def _headers(self) -> dict[str, str]:

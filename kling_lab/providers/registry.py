@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
 from kling_lab.providers.aimlapi import AimlapiClient
 from kling_lab.providers.base import HostClient, HostConfig
@@ -12,28 +13,24 @@ from kling_lab.providers.kling import KlingClient
 from kling_lab.providers.replicate import ReplicateClient
 
 HOST_CLIENT_CLASSES: dict[str, type] = {
-    "kie": KieClient,
-    "replicate": ReplicateClient,
-    "aimlapi": AimlapiClient,
-    "fal": FalClient,
-    "kling": KlingClient,
-    "inference": InferenceClient,
+    cls.name: cls for cls in (KieClient, ReplicateClient, AimlapiClient, FalClient, KlingClient, InferenceClient)
 }
 """The hosted providers. The offline `animatic` provider is built elsewhere."""
 
 
 def host_config(provider: str, settings: Settings) -> HostConfig:
-    """The HostConfig for a hosted provider: base URL, keys, Kie's upload host, and the webhook URL if public."""
+    """The HostConfig for a hosted provider: base URL, keys, its upload host or callback keys, the webhook URL."""
     if provider not in HOST_CLIENT_CLASSES:
         raise KeyError(provider)
+    caps = CAPABILITIES[provider]
     callback_url = f"{settings.public_url.rstrip('/')}/webhook/{provider}" if settings.public_url else None
     return HostConfig(
         base_url=settings.base_url(provider),
         credentials=settings.credentials(provider),
-        upload_url=settings.kie_upload_url.rstrip("/") if provider == "kie" else None,
+        upload_url=settings.kie_upload_url.rstrip("/") if caps.frames_uploaded_first else None,
         callback_url=callback_url,
         webhook_secret=settings.webhook_secret(provider),
-        webhook_keys_url=settings.fal_jwks_url if provider == "fal" else None,
+        webhook_keys_url=settings.fal_jwks_url if caps.callback_keys_published else None,
     )
 
 

@@ -41,19 +41,13 @@ from kling_lab.providers.base import (
     WebhookNews,
 )
 from kling_lab.providers.client_base import KeyedHostClient, webhook_object
-from kling_lab.providers.http_errors import (
-    HostIdentity,
-    failure_sentence,
-    read_json,
-    require_mapping,
-    require_phase,
-    require_text,
-)
+from kling_lab.providers.errors import failure_sentence, read_json
+from kling_lab.providers.host_identity import HostIdentity
+from kling_lab.providers.jsonish import require_mapping, require_phase, require_text
 from kling_lab.providers.webhook_auth import b64_equal, header, hmac_sha256, timestamp_fresh
 from kling_lab.request import GenerationRequest
 
 MODEL = "kwaivgi/kling-v2.6"
-KEY_NAME = "REPLICATE_API_TOKEN"
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from fal_client import client as fal_sdk
 
 from kling_lab.providers.base import HostError, Submission, TaskStatus
 from kling_lab.providers.fal import IMAGE_TO_VIDEO_PATH, TEXT_TO_VIDEO_PATH
-from kling_lab.providers.http_errors import frame_data_uri
+from kling_lab.providers.frames import frame_data_uri
 from tests.emulator import Emulator
 from tests.emulator.testing import FrameStore, client_for, make_png, text_request
 from tests.oracle.helpers import json_shape, ours

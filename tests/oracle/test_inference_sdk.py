@@ -25,7 +25,7 @@ from inferencesh.client import _STATUS_STRING_MAP, TERMINAL_STATUSES, parse_stat
 from inferencesh.types import TaskStatus as SdkStatus
 
 from kling_lab.providers.base import Submission
-from kling_lab.providers.http_errors import HostIdentity
+from kling_lab.providers.host_identity import HostIdentity
 from kling_lab.providers.inference import APP, STATUS_NAMES, InferenceClient, status_phase
 from tests.emulator import Emulator
 from tests.emulator.testing import FrameStore, client_for, make_png, text_request

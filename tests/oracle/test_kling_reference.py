@@ -18,7 +18,8 @@ import jwt
 import pytest
 
 from kling_lab.providers.base import HostError, Submission, WebhookNews
-from kling_lab.providers.kling import KlingClient, build_payload, kling_code_error, sign_jwt
+from kling_lab.providers.kling import KlingClient, build_payload, kling_code_error
+from kling_lab.providers.kling_jwt import sign_jwt
 from tests.emulator.testing import client_for, make_png, run, text_request
 from tests.oracle.helpers import one_callback, run_keeping_answers, run_to_video, schema_shape
 

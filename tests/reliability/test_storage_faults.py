@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from kling_lab import atomic as atomic_module
 from kling_lab import media as media_module
 from kling_lab.config import load_settings
 from kling_lab.media import MediaStore
@@ -150,6 +151,7 @@ def _one_job(store: Store, runner: JobRunner, prompt: str) -> str:
 def _install(monkeypatch: pytest.MonkeyPatch, fault: DiskFault) -> None:
     monkeypatch.setattr(media_module, "open", fault.open, raising=False)
     monkeypatch.setattr(media_module, "os", _OsWithFault(fault))
+    monkeypatch.setattr(atomic_module, "os", _OsWithFault(fault))
     monkeypatch.setattr(media_module, "tempfile", _TempfileWithFault(fault))
 
 

@@ -99,3 +99,35 @@ def test_spend_reports_group_estimated_and_actual(batch) -> None:
     assert list(by_host["estimated"]) == [1.05]
     assert list(by_host["actual"]) == [0.70]
     assert list(by_host["charged"]) == [0.70]
+
+
+def test_a_failed_export_leaves_the_previous_zip_and_no_temporary_file(batch, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    store, batch_id = batch
+    out = tmp_path / "out" / "batch.zip"
+    export_batch(store, batch_id, out)
+    before = out.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "write", disk_full)
+    with pytest.raises(OSError):
+        export_batch(store, batch_id, out)
+    assert out.read_bytes() == before
+    assert [p.name for p in out.parent.iterdir()] == ["batch.zip"]
+
+
+def test_a_thumbnail_on_a_full_disk_fails_quietly_and_leaves_nothing(tmp_path: Path, tiny_mp4: bytes,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(tiny_mp4)
+    thumbs = tmp_path / "thumbs"
+
+    def disk_full(self, fp, *args, **kwargs):
+        Path(fp).write_bytes(b"\xff\xd8 half a jpeg")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    assert make_thumbnail(clip, thumbs / "j_1.jpg") is False
+    assert list(thumbs.iterdir()) == []

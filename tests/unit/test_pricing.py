@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import kling_lab.atomic
 from components.price_tables import all_prices_frame, compare_frame, price_table_frame
 from kling_lab.capabilities import PROVIDER_NAMES
 from kling_lab.pricing import (
@@ -529,7 +530,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(pricing_overrides.os, "replace", broken_replace)
+    monkeypatch.setattr(kling_lab.atomic.os, "replace", broken_replace)
     with pytest.raises(OSError):
         save_overrides(path, [fal_silent(D("0.06"))])
     assert path.read_bytes() == before
@@ -638,3 +639,40 @@ def test_overrides_in_effect_hold_exact_decimals(book):
     mine = book.with_overrides([fal_silent("0.05"), Override.for_unit_price("kling", 0.1)])
     assert [o.value for o in mine.overrides] == [D("0.05"), D("0.1")]
     assert all(isinstance(o.value, Decimal) for o in mine.overrides)
+
+
+# --------------------------------------------------------------------------- labels come from the host table
+
+_MINIMAL_TABLE = """schema = 1
+currency = "USD"
+[providers.{name}]
+{label}billing = "per_clip"
+status = "verified"
+as_of = 2026-01-01
+sources = ["https://example.com"]
+note = "n"
+rates = [{{ mode = "pro", duration = 5, audio = false, voice = false, usd = 0.1 }}]
+"""
+
+
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_a_host_label_in_the_price_book_is_the_capability_label(book, provider):
+    from kling_lab.capabilities import CAPABILITIES
+
+    assert book.host_info(provider).label == CAPABILITIES[provider].label
+
+
+def test_the_packaged_price_table_does_not_repeat_labels():
+    data = tomllib.loads(PACKAGED_PRICES_PATH.read_text(encoding="utf-8"))
+    assert [name for name, table in data["providers"].items() if "label" in table] == []
+
+
+def test_a_price_table_label_that_disagrees_with_the_host_table_is_refused():
+    assert PriceBook.from_toml(_MINIMAL_TABLE.format(name="fal", label='label = "fal.ai"\n')).host_info("fal")
+    with pytest.raises(PriceTableError, match="capabilities"):
+        PriceBook.from_toml(_MINIMAL_TABLE.format(name="fal", label='label = "Fal"\n'))
+
+
+def test_a_price_table_for_a_host_that_does_not_exist_is_refused():
+    with pytest.raises(PriceTableError, match="no host called 'nowhere'"):
+        PriceBook.from_toml(_MINIMAL_TABLE.format(name="nowhere", label=""))

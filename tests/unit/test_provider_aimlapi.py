@@ -10,7 +10,7 @@ import pytest
 
 from kling_lab.providers.aimlapi import AimlapiClient, build_payload, host_charge, parse_generation
 from kling_lab.providers.base import HostCharge, HostError, HostProtocolError, Submission
-from kling_lab.providers.http_errors import frame_data_uri
+from kling_lab.providers.frames import frame_data_uri
 from tests.emulator.testing import (
     GENERIC_FAULT_CASES,
     assert_no_secrets,

@@ -15,18 +15,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from kling_lab.capabilities import normalize_base_url
 from kling_lab.providers.base import HostConfig, HostError, HostProtocolError, Submission
-from kling_lab.providers.fal import (
-    KEYS_MAX_AGE_S,
-    FalClient,
-    WebhookKeys,
-    build_payload,
-    jwks_public_keys,
-    parse_result,
-    parse_webhook_body,
-    sdk_retries,
-    signed_message,
-)
-from kling_lab.providers.http_errors import frame_data_uri
+from kling_lab.providers.fal import FalClient, build_payload, parse_result, parse_webhook_body, sdk_retries
+from kling_lab.providers.fal_webhook_keys import KEYS_MAX_AGE_S, WebhookKeys, jwks_public_keys, signed_message
+from kling_lab.providers.frames import frame_data_uri
 from kling_lab.providers.registry import host_config
 from kling_lab.providers.webhook_auth import TIMESTAMP_TOLERANCE_S
 from tests.emulator.hosts.fal import WEBHOOK_USER_ID

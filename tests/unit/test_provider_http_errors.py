@@ -8,19 +8,11 @@ import httpx
 import pytest
 
 from kling_lab.providers.base import HostError, HostProtocolError
-from kling_lab.providers.http_errors import (
-    HostIdentity,
-    content_policy_error,
-    decode_json,
-    error_for_status,
-    failure_sentence,
-    frame_base64,
-    frame_data_uri,
-    host_detail,
-    parse_retry_after,
-    read_json,
-    require_phase,
-)
+from kling_lab.providers.errors import failure_sentence, host_error, host_error_from_response, read_json
+from kling_lab.providers.frames import frame_base64, frame_data_uri
+from kling_lab.providers.host_identity import HostIdentity
+from kling_lab.providers.jsonish import decode_json, host_detail, require_phase
+from kling_lab.providers.retry_after import parse_retry_after
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 HOST = HostIdentity(label="Example Host", key_hint="EXAMPLE_KEY", secrets=("sk-live-abcdef123456",))
@@ -76,29 +68,30 @@ def _response(status: int, body: bytes = b"{}", content_type: str = "application
     ],
 )
 def test_http_status_maps_to_error_kind_and_retry_safety(status, kind, retry_safe):
-    error = error_for_status(HOST, _response(status), {"detail": "something"})
+    error = host_error_from_response(HOST, _response(status), {"detail": "something"})
     assert (error.kind, error.retry_safe, error.status_code) == (kind, retry_safe, status)
 
 
 def test_rate_limit_error_carries_retry_after_and_says_how_long_to_wait():
-    error = error_for_status(HOST, _response(429, **{"Retry-After": "3"}))
+    error = host_error_from_response(HOST, _response(429, **{"Retry-After": "3"}))
     assert error.retry_after == 3.0
     assert "Wait 3 seconds" in error.message
 
 
 def test_bad_key_sentence_names_the_setting():
-    error = error_for_status(HOST, _response(401))
+    error = host_error_from_response(HOST, _response(401))
     assert error.message == "Example Host rejected the API key. Check EXAMPLE_KEY in Settings."
 
 
 def test_invalid_request_quotes_the_host_detail():
-    error = error_for_status(HOST, _response(422), {"detail": [{"loc": ["body", "duration"], "msg": "bad value"}]})
+    body = {"detail": [{"loc": ["body", "duration"], "msg": "bad value"}]}
+    error = host_error_from_response(HOST, _response(422), body)
     assert error.kind == "invalid"
     assert "duration: bad value" in error.message
 
 
 def test_moderation_detail_on_a_4xx_is_a_content_policy_error():
-    error = error_for_status(HOST, _response(422), {"detail": "Prompt flagged by moderation"})
+    error = host_error_from_response(HOST, _response(422), {"detail": "Prompt flagged by moderation"})
     assert error.kind == "content_policy"
     assert error.message == (
         "Example Host refused the prompt or image under its content policy: Prompt flagged by moderation. "
@@ -131,7 +124,7 @@ def test_secrets_and_authorization_values_are_redacted_from_quoted_details():
         "key sk-live-abcdef123456 rejected; header was Bearer abcdefghijklmnop; "
         "token eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl"
     )
-    error = error_for_status(HOST, _response(400), {"detail": detail})
+    error = host_error_from_response(HOST, _response(400), {"detail": detail})
     assert "sk-live-abcdef123456" not in error.message
     assert "abcdefghijklmnop" not in error.message
     assert "eyJhbGciOi" not in error.message
@@ -139,7 +132,7 @@ def test_secrets_and_authorization_values_are_redacted_from_quoted_details():
 
 
 def test_long_host_details_are_cut():
-    error = error_for_status(HOST, _response(400), {"detail": "x" * 5000})
+    error = host_error_from_response(HOST, _response(400), {"detail": "x" * 5000})
     assert len(error.message) < 500
     assert "…" in error.message
 
@@ -151,7 +144,7 @@ def test_failure_sentence_recognises_policy_reasons_and_keeps_others_as_generati
 
 
 def test_content_policy_error_without_reason_still_reads_as_a_sentence():
-    error = content_policy_error(HOST, "")
+    error = host_error(HOST, "content_policy", "")
     assert error.kind == "content_policy"
     assert "no reason given" in error.message
 
@@ -204,3 +197,83 @@ def test_require_phase_matches_a_state_word_in_any_case(raw) -> None:
 def test_require_phase_refuses_an_unknown_state_with_a_sentence(raw) -> None:
     with pytest.raises(HostProtocolError, match="Example Host reported an unknown task status"):
         require_phase(HOST, raw, {"succeed": "succeeded"}, "task status")
+
+
+# -- one table from status to kind, one error built from a refusal ------------------------------
+
+
+@pytest.mark.parametrize("status", range(400, 600))
+def test_every_error_status_has_one_kind_from_the_table(status) -> None:
+    from kling_lab.providers.status_kinds import HTTP_STATUS_REFUSALS, refusal_for_status
+
+    expected = HTTP_STATUS_REFUSALS[status].kind if status in HTTP_STATUS_REFUSALS else (
+        "server" if status >= 500 else "invalid")
+    assert refusal_for_status(status).kind == expected
+    assert host_error_from_response(HOST, _response(status)).kind == expected
+
+
+def test_a_bare_4xx_without_a_reason_quotes_its_status() -> None:
+    assert "invalid: HTTP 418." in host_error_from_response(HOST, _response(418)).message
+
+
+def test_a_code_table_takes_exact_codes_before_ranges_and_ranges_in_order() -> None:
+    from kling_lab.providers.status_kinds import CodeTable, Refusal
+
+    table = CodeTable(
+        exact={15: Refusal("not_found")},
+        ranges=((range(10, 20), Refusal("auth")), (range(0, 100), Refusal("server"))),
+    )
+    assert [table.refusal(c).kind for c in (15, 12, 50, 150)] == ["not_found", "auth", "server", "invalid"]
+    assert table.refusal(150).default_detail == "code {code}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "retry_safe"),
+    [("auth", False), ("credits", False), ("rate_limited", True), ("maintenance", True), ("invalid", False),
+     ("not_found", False), ("server", False), ("unavailable", False), ("content_policy", False),
+     ("generation_failed", False)],
+)
+def test_only_rate_limits_and_maintenance_are_retry_safe_and_keep_retry_after(kind, retry_safe) -> None:
+    error = host_error(HOST, kind, "why", status_code=400, retry_after=7.0)
+    assert (error.kind, error.retry_safe, error.retry_after) == (kind, retry_safe, 7.0 if retry_safe else None)
+    assert error.message.startswith("Example Host ")
+
+
+def test_a_hint_is_added_to_auth_replaces_credits_and_says_what_a_rate_limit_is_about() -> None:
+    assert host_error(HOST, "auth", hint="Check the clock.").message == (
+        "Example Host rejected the API key. Check EXAMPLE_KEY in Settings. Check the clock.")
+    assert host_error(HOST, "credits", hint="The pack is used up.").message == "The pack is used up."
+    assert host_error(HOST, "rate_limited", hint="is busy", retry_after=1).message == (
+        "Example Host is busy. Wait 1 second and try again.")
+
+
+def test_a_failed_generation_that_reads_like_moderation_is_a_content_policy_error() -> None:
+    assert host_error(HOST, "generation_failed", "flagged as unsafe").kind == "content_policy"
+    assert host_error(HOST, "generation_failed", "GPU fell over").kind == "generation_failed"
+
+
+def test_a_refusal_quotes_its_default_reason_with_the_code_when_the_host_gives_none() -> None:
+    from kling_lab.providers.errors import refusal_error
+    from kling_lab.providers.status_kinds import Refusal
+
+    error = refusal_error(HOST, Refusal("invalid", default_detail="code {code}"), None, code=1234)
+    assert error.message == (
+        "Example Host rejected the request as invalid: code 1234. Change the settings and try again.")
+    assert refusal_error(HOST, Refusal("invalid", default_detail="code {code}"), "own words", code=1).message \
+        .endswith("invalid: own words. Change the settings and try again.")
+
+
+def test_redaction_keeps_short_configured_values_and_scrubs_long_ones() -> None:
+    from kling_lab.providers.redact import DETAIL_MAX_CHARS, quote_detail, redact
+
+    assert redact("the key abc is fine", ("abc",)) == "the key abc is fine"
+    assert redact("leaked sk-live-abcdef123456 here", ("sk-live-abcdef123456",)) == "leaked [redacted] here"
+    quoted = quote_detail("  many\n words. " + "y" * 1000)
+    assert len(quoted) == DETAIL_MAX_CHARS and quoted.startswith("many words") and quoted.endswith("…")
+
+
+def test_the_shared_helpers_stay_importable_in_one_place() -> None:
+    from kling_lab.providers import http_errors
+
+    for name in http_errors.__all__:
+        assert getattr(http_errors, name) is not None

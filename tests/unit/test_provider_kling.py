@@ -13,14 +13,8 @@ import pytest
 
 from kling_lab.capabilities import normalize_base_url
 from kling_lab.providers.base import HostCharge, HostError, HostProtocolError, Submission, WebhookNews
-from kling_lab.providers.kling import (
-    KlingClient,
-    KlingToken,
-    build_payload,
-    kling_code_error,
-    parse_task,
-    sign_jwt,
-)
+from kling_lab.providers.kling import KlingClient, build_payload, kling_code_error, parse_task
+from kling_lab.providers.kling_jwt import KlingToken, sign_jwt
 from kling_lab.providers.registry import host_config
 from tests.emulator.testing import (
     GENERIC_FAULT_CASES,

@@ -70,3 +70,15 @@ def test_without_a_public_url_there_is_no_callback_and_defaults_are_the_public_h
 def test_kling_gets_both_keys():
     settings = Settings(data_dir=Path("/tmp/kl"), keys={"KLING_ACCESS_KEY": "a", "KLING_SECRET_KEY": "s"})
     assert dict(host_config("kling", settings).credentials) == {"KLING_ACCESS_KEY": "a", "KLING_SECRET_KEY": "s"}
+
+
+@pytest.mark.parametrize("provider", sorted(HOST_CLIENT_CLASSES))
+def test_upload_host_and_callback_keys_go_to_the_hosts_whose_capabilities_say_so(provider):
+    settings = load_settings(environ={"KLING_LAB_KIE_UPLOAD_URL": "http://gw.local/upload/",
+                                      "KLING_LAB_FAL_JWKS_URL": "http://gw.local/jwks"})
+    config = host_config(provider, settings)
+    caps = CAPABILITIES[provider]
+    assert (config.upload_url is not None) == caps.frames_uploaded_first
+    assert (config.webhook_keys_url == "http://gw.local/jwks") == caps.callback_keys_published
+    assert caps.frames_uploaded_first == (provider == "kie")
+    assert caps.callback_keys_published == (provider == "fal")

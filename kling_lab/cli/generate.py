@@ -1,0 +1,41 @@
+"""`generate`: submit a batch through the door (checked against the budgets) and wait for it unless --detach."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+
+from kling_lab.cli.output import EXIT_JOB_FAILED, EXIT_OK, InvalidInput, Output, _job_json, _money
+from kling_lab.cli.planning import _plan
+from kling_lab.cli.running import _drive_here, _lab, _open, _wait_for_batch
+from kling_lab.config import Settings
+from kling_lab.domain.jobs import JobState
+from kling_lab.lab import Actor
+from kling_lab.user_settings import parse_budget
+
+
+def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> int:
+    from kling_lab.store import BudgetExceeded
+
+    store, media = _open(settings)
+    plan = _plan(args, settings, media)
+    budget, budget_error = parse_budget(args.budget)
+    if budget_error:
+        raise InvalidInput([budget_error])
+    try:
+        batch_id = _lab(store, media, settings).submit(Actor.cli(), plan, source="cli", budget_per_batch=budget)
+    except BudgetExceeded as exc:
+        raise InvalidInput([str(exc)]) from exc
+    except ValueError as exc:
+        raise InvalidInput(str(exc).split("\n")) from exc
+    out.note(f"Batch {batch_id}: {len(plan.takes)} take(s) queued.")
+    if not args.detach:
+        _drive_here(store, media, settings, batch_id, lambda: _wait_for_batch(store, batch_id, out))
+    jobs = store.jobs_for_batch(batch_id)
+    total = sum((j.cost or Decimal(0) for j in jobs), Decimal(0))
+    document = {"batch_id": batch_id, "jobs": [_job_json(j) for j in jobs], "total": _money(total)}
+    human = "\n".join(f"{j.state.value}\t{j.label}\t{j.video_path or j.error or ''}" for j in jobs)
+    out.emit(document, human)
+    if args.detach:
+        return EXIT_OK
+    return EXIT_OK if all(j.state == JobState.DONE for j in jobs) else EXIT_JOB_FAILED
