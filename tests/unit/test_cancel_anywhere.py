@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from kling_lab.media import MediaStore
 from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner, RunnerConfig
 from kling_lab.store import NewJob, Store
+from kling_lab.waiting import wait_for_job, wait_until
 from tests.emulator import Emulator
 
 FAST = RunnerConfig(poll_schedule=(0.05, 0.1), claim_interval=0.05, create_backoff=0.05, lease_seconds=10)
@@ -30,16 +30,6 @@ def _one(store: Store, provider: str = "replicate") -> str:
     job = NewJob("take", provider, GenerationRequest(prompt="a slow tide"), Decimal("0.35"))
     batch_id = store.create_batch(template="t", provider=provider, jobs=[job])
     return store.jobs_for_batch(batch_id)[0].id
-
-
-def _until(predicate, timeout: float = 15):  # noqa: ANN001, ANN202
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def test_a_queued_job_nobody_holds_is_canceled_at_once_and_costs_nothing(store):
@@ -77,10 +67,10 @@ def test_a_cancel_written_by_another_process_stops_the_job_at_the_host(tmp_path,
         runner = JobRunner(store, MediaStore(settings.media_dir), settings, config=FAST).start()
         try:
             job_id = _one(store)
-            _until(lambda: store.get_job(job_id).host_task_id)
+            wait_until(lambda: store.get_job(job_id).host_task_id, timeout=15, what="the create")
             # What `kling-lab cancel` or a second app server does: it only writes to the shared store.
             Store(store.path).request_cancel(job_id)
-            job = _until(lambda: (j := store.get_job(job_id)).state.is_final and j)
+            job = wait_for_job(store, job_id, timeout=15)
         finally:
             runner.stop()
         assert job.state == JobState.CANCELED
@@ -110,7 +100,7 @@ def test_kling_lab_cancel_drives_a_job_no_app_holds_to_its_cancel_at_the_host(tm
         app.stop()  # nobody is driving it now
         sent = JobRunner(store, MediaStore(settings.media_dir), settings, config=FAST,
                          batch_filter=store.get_job(job_id).batch_id).start()
-        _until(lambda: store.get_job(job_id).host_task_id)
+        wait_until(lambda: store.get_job(job_id).host_task_id, timeout=15, what="the create")
         sent.stop()  # the app went away after sending: the job is submitted, its lease released
         assert main(["cancel", job_id, "--json"]) == 0
         document = json.loads(capsys.readouterr().out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner, RunnerConfig
 from kling_lab.store import NewJob, Store
+from kling_lab.waiting import wait_for_batch, wait_until
 from tests.emulator import Emulator
 
 FAST = RunnerConfig(poll_schedule=(0.05, 0.1), claim_interval=0.05, create_backoff=0.05, lease_seconds=10)
@@ -55,13 +55,12 @@ def _run_until_done(runner: JobRunner, store: Store, batch_id: str) -> list:
 
 
 def _wait(store: Store, batch_id: str, timeout: float = 30) -> list:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        jobs = store.jobs_for_batch(batch_id)
-        if all(j.state.is_final for j in jobs):
-            return jobs
-        time.sleep(0.05)
-    raise AssertionError([(j.label, j.state, j.error) for j in store.jobs_for_batch(batch_id)])
+    return wait_for_batch(store, batch_id, timeout)
+
+
+def _sent(store: Store, batch_id: str) -> str:
+    """The first job's host task id, once its create was accepted."""
+    return wait_until(lambda: store.jobs_for_batch(batch_id)[0].host_task_id, timeout=10, what="the create")
 
 
 def test_ten_jobs_on_four_hosts_finish_with_exactly_one_create_each(emu, tmp_path) -> None:
@@ -136,10 +135,10 @@ def test_new_runner_over_the_same_store_resumes_without_resending_creates(emu, t
     emu.configure(latency=3)
     batch_id = _batch(store, "replicate", [f"long shot {i}" for i in range(4)])
     first.start()
-    deadline = time.time() + 10
-    while time.time() < deadline and not all(j.host_task_id for j in store.jobs_for_batch(batch_id)):
-        time.sleep(0.05)
-    first.stop()
+    try:
+        wait_until(lambda: all(j.host_task_id for j in store.jobs_for_batch(batch_id)), timeout=10, what="creates")
+    finally:
+        first.stop()
     assert emu.stats()["accepted_creates"]["replicate"] == 4
     _, second = _setup(emu, tmp_path)
     second.start()
@@ -165,9 +164,8 @@ def test_webhook_then_poll_downloads_the_clip_once(emu, tmp_path) -> None:
             runner.accept_webhook("replicate", body, delivery.get("headers", {}))
             runner.accept_webhook("replicate", body, delivery.get("headers", {}))
         (job,) = _wait(store, batch_id)
-        time.sleep(1.2)
     finally:
-        runner.stop()
+        runner.stop()  # joins the loop: a second download, had one started, has been counted by now
     assert job.state == JobState.DONE
     assert sum(emu.stats()["downloads"].values()) == 1
 
@@ -178,9 +176,7 @@ def test_cancel_of_a_running_job_reaches_a_host_that_can_cancel(emu, tmp_path) -
     batch_id = _batch(store, "replicate", ["a long take to cancel"])
     runner.start()
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline and store.jobs_for_batch(batch_id)[0].host_task_id is None:
-            time.sleep(0.05)
+        _sent(store, batch_id)
         job_id = store.jobs_for_batch(batch_id)[0].id
         assert runner.request_cancel(job_id) == "Asked Replicate to cancel."
         (job,) = _wait(store, batch_id)
@@ -196,9 +192,7 @@ def test_cancel_on_a_host_without_a_cancel_call_says_it_will_finish(emu, tmp_pat
     batch_id = _batch(store, "kie", ["a take kie cannot cancel"])
     runner.start()
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline and store.jobs_for_batch(batch_id)[0].host_task_id is None:
-            time.sleep(0.05)
+        _sent(store, batch_id)
         message = runner.request_cancel(store.jobs_for_batch(batch_id)[0].id)
         (job,) = _wait(store, batch_id)
     finally:

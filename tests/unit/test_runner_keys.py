@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner
 from kling_lab.store import NewJob, Store, new_batch_id
-from tests.unit.test_runner import FAST, ScriptedHost
+from kling_lab.waiting import wait_for_batch
+from tests.unit.runner_fakes import FAST, ScriptedHost
 
 
 @pytest.fixture
@@ -61,13 +61,7 @@ def _batch(store: Store, batch_id: str | None = None) -> str:
 
 
 def _wait(store: Store, batch_id: str) -> list:
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        jobs = store.jobs_for_batch(batch_id)
-        if all(j.state.is_final for j in jobs):
-            return jobs
-        time.sleep(0.02)
-    raise AssertionError([j.state for j in store.jobs_for_batch(batch_id)])
+    return wait_for_batch(store, batch_id, timeout=15)
 
 
 def test_a_typed_key_pays_for_its_own_batch_and_not_for_the_next_one(store, tmp_path, tiny_mp4):
