@@ -2,7 +2,8 @@
 
 Run with `streamlit run asgi_app.py` (the README's command). The lifespan starts
 the job runner once per process, so unfinished jobs resume before anyone opens
-the page. Routes:
+the page. Every route asks the door (`kling_lab.lab.Lab`) as the actor it serves, so who
+may fetch what is decided in one place. Routes:
     /api/health              liveness and runner state
     /webhook/<provider>      host callbacks: signed ones are applied, others only wake a poll
     /clips/<job>.mp4         finished clips from disk, with HTTP Range support
@@ -13,7 +14,6 @@ the page. Routes:
 
 from __future__ import annotations
 
-import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,35 +23,31 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from kling_lab.lab import Actor, Lab, NotAllowed
+
 APP_DIR = Path(__file__).resolve().parent
-JOB_ID = re.compile(r"^j_[0-9a-f]{12}$")
-SHA = re.compile(r"^[0-9a-f]{64}$")
-BATCH_ID = re.compile(r"^b_[0-9a-f]{12}$")
 MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+def _lab() -> Lab:
+    from components.runtime import get_lab
+
+    return get_lab()
+
+
+def _visitor(request: Request) -> Actor:
+    """Who is asking for a file: on one machine, the person at it (sign-in decides here once it exists)."""
+    return Actor.local()
 
 
 @asynccontextmanager
 async def lifespan(app):  # noqa: ANN001 - Starlette passes the app
-    from components.runtime import get_runner
-
-    get_runner()
+    _lab()  # builds the process's parts: the runner starts and resumes unfinished jobs before anyone visits
     yield
 
 
-def _media_root() -> Path:
-    from components.runtime import get_media
-
-    return get_media().root
-
-
 async def health(request: Request) -> Response:
-    from components.runtime import get_runner, get_store
-
-    runner = get_runner()
-    return JSONResponse(
-        {"status": "ok", "runner": "running" if runner.running else "stopped",
-         "unfinished_jobs": get_store().has_unfinished()}
-    )
+    return JSONResponse(_lab().health(Actor("anonymous")))
 
 
 class _TooLarge(Exception):
@@ -75,64 +71,67 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 async def webhook(request: Request) -> Response:
     """A host's callback: believed only when signed; otherwise at most a nudge to ask the host ourselves."""
-    from components.runtime import get_runner
-    from kling_lab.capabilities import CAPABILITIES
-
     provider = request.path_params["provider"]
-    if provider not in CAPABILITIES or CAPABILITIES[provider].offline:
+    lab = _lab()
+    if not lab.takes_callbacks(provider):
         return JSONResponse({"error": "unknown provider"}, status_code=404)
     try:
         body = await _read_limited(request, MAX_WEBHOOK_BYTES)
     except _TooLarge:
         return JSONResponse({"error": "too large"}, status_code=413)
-    runner = get_runner()
-    outcome = await anyio.to_thread.run_sync(runner.accept_webhook, provider, body, dict(request.headers))
+    outcome = await anyio.to_thread.run_sync(lab.accept_callback, Actor.host(provider), provider, body,
+                                             dict(request.headers))
     if outcome == "refused":
         return JSONResponse({"error": "the callback's signature did not verify"}, status_code=401)
     # 200 for anything well-formed, so hosts stop retrying; a wake-up or an unknown task changes nothing here.
     return JSONResponse({"ok": True, "outcome": outcome})
 
 
-def _file(path: Path, media_type: str, download_name: str | None = None) -> Response:
-    if not path.is_file():
+def _file(path: Path | None, media_type: str, download_name: str | None = None) -> Response:
+    if path is None:
         return Response("Not found", status_code=404)
     return FileResponse(path, media_type=media_type, filename=download_name,
                         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
+def _refused(exc: NotAllowed) -> Response:
+    return Response(str(exc), status_code=403, media_type="text/plain")
+
+
 async def clip(request: Request) -> Response:
     job_id = request.path_params["job_id"]
-    if not JOB_ID.match(job_id):
-        return Response("Not found", status_code=404)
+    try:
+        path = await anyio.to_thread.run_sync(_lab().clip_file, _visitor(request), job_id)
+    except NotAllowed as exc:
+        return _refused(exc)
     download = f"kling-lab-{job_id}.mp4" if request.query_params.get("download") else None
-    return _file(_media_root() / "clips" / f"{job_id}.mp4", "video/mp4", download)
+    return _file(path, "video/mp4", download)
 
 
 async def export(request: Request) -> Response:
-    from components.runtime import current_settings_for_runner, get_store
-    from kling_lab.exports import export_batch
-
     batch_id = request.path_params["batch_id"]
-    store = get_store()
-    if not BATCH_ID.match(batch_id) or store.get_batch(batch_id) is None:
-        return Response("Not found", status_code=404)
-    out = current_settings_for_runner().data_dir / "exports" / f"{batch_id}.zip"
-    await anyio.to_thread.run_sync(export_batch, store, batch_id, out)
-    return _file(out, "application/zip", f"kling-lab-{batch_id}.zip")
+    try:
+        path = await anyio.to_thread.run_sync(_lab().export_file, _visitor(request), batch_id)
+    except NotAllowed as exc:
+        return _refused(exc)
+    return _file(path, "application/zip", f"kling-lab-{batch_id}.zip")
 
 
 async def thumb(request: Request) -> Response:
-    job_id = request.path_params["job_id"]
-    if not JOB_ID.match(job_id):
-        return Response("Not found", status_code=404)
-    return _file(_media_root() / "thumbs" / f"{job_id}.jpg", "image/jpeg")
+    try:
+        path = await anyio.to_thread.run_sync(_lab().thumb_file, _visitor(request), request.path_params["job_id"])
+    except NotAllowed as exc:
+        return _refused(exc)
+    return _file(path, "image/jpeg")
 
 
 async def frame(request: Request) -> Response:
     sha, ext = request.path_params["sha"], request.path_params["ext"]
-    if not SHA.match(sha) or ext not in ("png", "jpg"):
-        return Response("Not found", status_code=404)
-    return _file(_media_root() / "frames" / f"{sha}.{ext}", "image/png" if ext == "png" else "image/jpeg")
+    try:
+        path = await anyio.to_thread.run_sync(_lab().frame_file, _visitor(request), sha, ext)
+    except NotAllowed as exc:
+        return _refused(exc)
+    return _file(path, "image/png" if ext == "png" else "image/jpeg")
 
 
 def _no_legacy_pages_folder() -> None:

@@ -11,9 +11,8 @@ from components.runtime import current_actor, get_lab
 from components.video_grid import GridClip, GridEvent
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.domain.jobs import JobState
+from kling_lab.lab import BatchRecord, BudgetExceeded, JobRecord
 from kling_lab.pricing import format_usd
-from kling_lab.runner import JobRunner
-from kling_lab.store import BatchRecord, BudgetExceeded, JobRecord, Store
 
 STATE_WORDS = {
     JobState.QUEUED: "waiting to be sent",
@@ -70,7 +69,7 @@ def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, show_cost: bool =
     )
 
 
-def apply_grid_event(store: Store, batch_id: str, event: GridEvent) -> None:
+def apply_grid_event(batch_id: str, event: GridEvent) -> None:
     """Store what the user did in the grid (the batch's pick, a star, a rating), through the door."""
     lab, actor = get_lab(), current_actor()
     if event.kind == "pick":
@@ -81,7 +80,7 @@ def apply_grid_event(store: Store, batch_id: str, event: GridEvent) -> None:
         lab.annotate(actor, event.clip_id, rating=event.value if isinstance(event.value, int) else None)
 
 
-def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None:
+def clip_actions(jobs: list[JobRecord]) -> None:
     """Retry (that clip only) and Cancel buttons, with the reason, for clips that need a person."""
     for job in jobs:
         if job.state in (JobState.FAILED, JobState.UNKNOWN, JobState.CANCELED):
@@ -111,7 +110,7 @@ def clip_actions(jobs: list[JobRecord], store: Store, runner: JobRunner) -> None
                     st.toast(get_lab().cancel(current_actor(), job.id))
 
 
-def clip_details(job: JobRecord, store: Store) -> None:
+def clip_details(job: JobRecord) -> None:
     """The exact request, host task id, cost and event log of one clip."""
     st.markdown(f"**{escape_markdown(job.label)}** · {CAPABILITIES[job.provider].label} · {job.state.value}")
     st.caption(f"Host task id: {job.host_task_id or '—'} · estimated {format_usd(job.estimated_cost)}"
@@ -119,7 +118,7 @@ def clip_details(job: JobRecord, store: Store) -> None:
     if job.details:
         st.json(job.details, expanded=False)
     st.code(json.dumps(job.request.to_dict(), indent=2, ensure_ascii=False), language="json")
-    events = store.events_for_job(job.id)
+    events = get_lab().events(current_actor(), job.id)
     st.dataframe(
         {
             "When": [time.strftime("%H:%M:%S", time.localtime(e.at)) for e in events],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kling_lab.batches import BatchPlan
 from kling_lab.capabilities import CAPABILITIES
+from kling_lab.lab import BatchPlan
 from kling_lab.pricing import PriceBook, format_usd
 
 

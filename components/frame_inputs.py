@@ -7,8 +7,8 @@ import io
 import streamlit as st
 from PIL import Image
 
+from components.runtime import current_actor, get_lab
 from kling_lab.images import MAX_FRAME_BYTES, FrameRef, inspect_frame
-from kling_lab.media import MediaStore
 
 PREVIEW_WIDTH = 240
 
@@ -22,7 +22,7 @@ def _preview_png(path: str, sha256: str) -> bytes:
         return out.getvalue()
 
 
-def frame_input(label: str, key: str, media: MediaStore, *, disabled: bool, help_text: str | None) -> FrameRef | None:
+def frame_input(label: str, key: str, *, disabled: bool, help_text: str | None) -> FrameRef | None:
     """An upload for one frame. Returns the checked frame (kept across reruns and pages) or None.
 
     The upload is decoded once (pillow, safely), stored by content hash, and any
@@ -42,7 +42,7 @@ def frame_input(label: str, key: str, media: MediaStore, *, disabled: bool, help
         # Size and aspect problems of a decoded frame are reported by validation with the other inputs.
         st.session_state[f"{key}_errors"] = list(result.errors) if result.ref is None else []
         if result.ref is not None:
-            media.save_frame(result.ref, data)
+            get_lab().save_frame(current_actor(), result.ref, data)
         st.session_state[state_key] = result.ref
     if upload is None and st.session_state.get(f"{key}_errors"):
         # The refused file was taken out of the uploader: its messages go with it. (A good frame is kept
@@ -53,8 +53,8 @@ def frame_input(label: str, key: str, media: MediaStore, *, disabled: bool, help
     for message in st.session_state.get(f"{key}_errors", []):
         st.error(message, icon=":material/image_not_supported:")
     if ref is not None:
-        path = media.frame_path(ref)
-        if path.exists():
+        path = get_lab().frame_path(current_actor(), ref)
+        if path is not None:
             st.image(_preview_png(str(path), ref.sha256), caption=f"{ref.width}×{ref.height}", alt=label)
         if st.button("Remove", key=f"{key}_remove", icon=":material/delete:"):
             for suffix in ("_ref", "_file_id", "_errors"):

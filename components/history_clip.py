@@ -8,12 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from components.clip_cells import clip_details, escape_markdown, to_grid_clip
+from components.runtime import current_actor, get_lab
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
-from kling_lab.media import MediaStore
+from kling_lab.lab import MAX_TEXT_CHARS, BudgetExceeded, JobRecord
 from kling_lab.pricing import PriceBook, format_usd
-from kling_lab.store import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, Store
-from kling_lab.user_settings import UserSettings
 
 SELECTED = "history_selected"
 
@@ -26,8 +25,8 @@ def _thumb_bytes(path: str, mtime: float) -> bytes:
 def clip_card(job: JobRecord, *, picked: bool) -> None:
     """A gallery card: thumbnail, label and facts, and a button to open the clip."""
     with st.container(border=True, key=f"card_{job.id}"):
-        thumb = Path(job.thumb_path) if job.thumb_path else None
-        if thumb is not None and thumb.is_file():
+        thumb = get_lab().thumb_file(current_actor(), job.id) if job.thumb_path else None
+        if thumb is not None:
             st.image(_thumb_bytes(str(thumb), thumb.stat().st_mtime), alt=f"Key frame of {job.label}")
         else:
             st.caption(f":material/hide_image: {job.state.value}")
@@ -68,9 +67,10 @@ def load_into_compose(job: JobRecord) -> None:
     })
 
 
-def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook, user: UserSettings) -> None:
+def clip_panel(job: JobRecord, book: PriceBook) -> None:
     """Play, read the exact request, annotate, reuse, download or delete one clip."""
-    batch = store.get_batch(job.batch_id)
+    lab, actor = get_lab(), current_actor()
+    batch = lab.batch(actor, job.batch_id)
     st.subheader(escape_markdown(job.label))  # a label is the person's text: never markdown
     if job.video_path and job.deleted_at is None:
         video_grid([to_grid_clip(job, batch)], key=f"history_player_{job.id}", allow_pick=False)
@@ -89,10 +89,8 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
     with cols[4].popover("Delete", icon=":material/delete:"):
         st.write("Delete this clip's video and thumbnail? Its request and cost stay in the spend record.")
         if st.button("Delete for good", type="primary", key=f"delete_{job.id}"):
-            from components.runtime import current_actor, get_lab
-
             try:
-                get_lab().delete(current_actor(), job.id)
+                lab.delete(actor, job.id)
             except (ValueError, KeyError) as exc:
                 st.error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else "That clip no longer exists."))
                 return
@@ -100,21 +98,19 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
             st.toast("Clip deleted; its spend record is kept.")
             st.rerun()
     if st.session_state.get(f"confirm_rerun_{job.id}"):
-        _confirm_rerun(job, store, book, user)
+        _confirm_rerun(job, book)
     left, right = st.columns([1, 1])
     with left:
         starred = st.toggle("Starred", value=job.starred, key=f"star_{job.id}")
         rating = st.feedback("stars", key=f"rating_{job.id}", default=(job.rating - 1) if job.rating else None)
         notes = st.text_area("Notes", value=job.notes, key=f"notes_{job.id}", max_chars=MAX_TEXT_CHARS)
         if st.button("Save notes and rating", key=f"save_{job.id}", icon=":material/save:"):
-            from components.runtime import current_actor, get_lab
-
-            get_lab().annotate(current_actor(), job.id, starred=starred,
+            lab.annotate(actor, job.id, starred=starred,
                                rating=None if rating is None else rating + 1, notes=notes)
             st.toast("Saved.")
             st.rerun()
     with right:
-        reviews = [r for r in store.reviews_for_batch(job.batch_id) if r.job_id in (None, job.id)]
+        reviews = [r for r in lab.reviews(actor, job.batch_id) if r.job_id in (None, job.id)]
         if reviews:
             st.markdown("**Review board**")
             for review in reviews:
@@ -122,12 +118,10 @@ def clip_panel(job: JobRecord, store: Store, media: MediaStore, book: PriceBook,
                 text = f": {escape_markdown(review.text)}" if review.text else ""
                 st.caption(f"{escape_markdown(review.name)} {verb}{text}")
     with st.expander("Exact request, task id and events", icon=":material/receipt_long:"):
-        clip_details(job, store)
+        clip_details(job)
 
 
-def _confirm_rerun(job: JobRecord, store: Store, book: PriceBook, user: UserSettings) -> None:
-    from components.runtime import current_actor, get_lab
-
+def _confirm_rerun(job: JobRecord, book: PriceBook) -> None:
     price = book.price_for(job.request, job.provider)
     with st.container(border=True):
         st.write(f"Send this exact request to {CAPABILITIES[job.provider].label} again for {format_usd(price)}?")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, PROVIDER_NAMES
 from kling_lab.domain.jobs import JobState
-from kling_lab.store import JobQuery
+from kling_lab.lab import JobQuery
 
 KEEP = "session"
 

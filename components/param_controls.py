@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, DURATIONS, MODES, PROVIDER_NAMES, HostCapabilities
-from kling_lab.config import Settings
+from kling_lab.lab import Settings
 from kling_lab.variations import parse_sweep_values
 
 KEEP = "session"

@@ -9,20 +9,22 @@ import time
 import streamlit as st
 
 from components.clip_cells import apply_grid_event, clip_actions, clip_details, escape_markdown, to_grid_clip
-from components.runtime import get_runner, get_store
+from components.review_board import review_board, reviewer
+from components.runtime import current_actor, get_lab
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.domain.jobs import JobState
 from kling_lab.pricing import format_usd
 
-store = get_store()
-runner = get_runner()
+lab = get_lab()
 review = st.query_params.get("view") == "review"
+# On a review link whoever holds the board is a reviewer: they read (and pick and comment) as one.
+actor = reviewer() if review else current_actor()
 
 st.title("Review" if review else "Compare")
 
 batch_id = st.query_params.get("batch")
-recent = store.list_batches(limit=20)
+recent = [] if review else lab.batches(actor, limit=20)  # a review link shows its one batch, no list
 if not batch_id and not review:
     if not recent:
         st.info("No batches yet. Write a prompt on Compose and press Generate.", icon=":material/movie:")
@@ -31,7 +33,7 @@ if not batch_id and not review:
     batch_id = recent[0].id
     st.query_params["batch"] = batch_id
 
-batch = store.get_batch(batch_id) if batch_id else None
+batch = lab.batch(actor, batch_id) if batch_id else None
 if batch is None:
     # The id comes from the link: shown as text, never as markdown.
     st.error(f"There is no batch “{escape_markdown(batch_id)}” in this Kling Lab's history.",
@@ -39,9 +41,7 @@ if batch is None:
     st.stop()
 
 if review:
-    from components.review_board import review_board
-
-    review_board(store, batch)
+    review_board(batch)
     st.stop()
 
 header, chooser = st.columns([3, 1], vertical_alignment="bottom")
@@ -59,13 +59,13 @@ with chooser:
         st.query_params["batch"] = choice
         st.rerun()
 
-moving = store.has_unfinished(batch_id)
+moving = lab.is_moving(actor, batch_id)
 
 
 @st.fragment(run_every=2 if moving else None)
 def live_batch() -> None:
-    jobs = store.jobs_for_batch(batch_id)
-    current = store.get_batch(batch_id)
+    jobs = lab.batch_jobs(actor, batch_id)
+    current = lab.batch(actor, batch_id)
     done = sum(j.state == JobState.DONE for j in jobs)
     failed = sum(j.state in (JobState.FAILED, JobState.UNKNOWN) for j in jobs)
     still = sum(j.state.is_moving for j in jobs)
@@ -78,18 +78,18 @@ def live_batch() -> None:
     video_grid(
         [to_grid_clip(job, current) for job in jobs],
         key=f"grid_{batch_id}",
-        on_event=lambda event: apply_grid_event(store, batch_id, event),
+        on_event=lambda event: apply_grid_event(batch_id, event),
     )
-    clip_actions(jobs, store, runner)
+    clip_actions(jobs)
     if moving and not still:
         st.rerun()  # the last clip arrived: refresh the whole page once and stop the timer
 
 
 live_batch()
 
-jobs = store.jobs_for_batch(batch_id)
+jobs = lab.batch_jobs(actor, batch_id)
 with st.expander("Clip details: exact requests, task ids, costs, events", icon=":material/receipt_long:"):
     chosen = st.selectbox("Clip", [j.id for j in jobs], format_func=lambda i: next(j.label for j in jobs if j.id == i))
-    job = store.get_job(chosen) if chosen else None
+    job = lab.job(actor, chosen) if chosen else None
     if job is not None:
-        clip_details(job, store)
+        clip_details(job)

@@ -7,27 +7,19 @@ from components.clip_cells import escape_markdown
 from components.cost_badge import cost_badge
 from components.frame_inputs import frame_input
 from components.param_controls import parameter_controls, provider_picker
-from components.runtime import (
-    current_actor,
-    current_settings,
-    get_lab,
-    get_media,
-    get_price_book,
-    user_settings,
-)
-from kling_lab.batches import missing_keys, plan_batch
+from components.runtime import current_actor, get_lab
 from kling_lab.capabilities import CAPABILITIES
+from kling_lab.lab import BudgetExceeded
 from kling_lab.pricing import format_usd
 from kling_lab.prompt_helpers import CAMERA_DIRECTIONS, append_phrase, dialogue_phrase, parse_variables
 from kling_lab.request import GenerationRequest, find_problems
-from kling_lab.store import BudgetExceeded
 
 KEEP = "session"
 
-settings = current_settings()
-saved = user_settings()
-book = get_price_book()
-media = get_media()
+lab, actor = get_lab(), current_actor()
+settings = lab.settings_for(actor)
+saved = lab.preferences(actor)
+book = lab.price_book(actor)
 
 st.title("Compose")
 
@@ -108,11 +100,11 @@ with left:
 with right:
     frame_cols = st.columns(2)
     with frame_cols[0]:
-        start_ref = frame_input("Start frame", "compose_start", media, disabled=not caps.start_frame,
+        start_ref = frame_input("Start frame", "compose_start", disabled=not caps.start_frame,
                                 help_text="JPG or PNG, at most 10 MB, at least 300 px per side.")
     with frame_cols[1]:
         end_note = None if caps.end_frame else caps.notes.get("end_frame")
-        end_ref = frame_input("End frame", "compose_end", media, disabled=not caps.end_frame or start_ref is None,
+        end_ref = frame_input("End frame", "compose_end", disabled=not caps.end_frame or start_ref is None,
                               help_text=end_note or "Needs a start frame and pro mode; silent only.")
 
 params = parameter_controls(caps, image_to_video=start_ref is not None)
@@ -130,7 +122,7 @@ base = GenerationRequest(
     end_frame=end_ref if caps.end_frame else None,
     voice_ids=params.voice_ids,
 )
-plan = plan_batch(prompt_text, base, provider, book, variables=variables, sweeps=params.sweeps)
+plan = lab.plan(actor, prompt_text, base, provider, variables=variables, sweeps=params.sweeps)
 
 with left:
     input_problems = variable_errors + list(params.sweep_errors) + list(plan.expansion.errors)
@@ -153,7 +145,7 @@ st.subheader("Variations")
 preview, badge = st.columns([3, 1], gap="large")
 with badge:
     cost_badge(plan, book)
-    blockers = missing_keys(plan, settings)
+    blockers = lab.missing_keys(actor, plan)
     for message in blockers:
         st.info(message, icon=":material/key:")
     frame_errors = st.session_state.get("compose_start_errors") or st.session_state.get("compose_end_errors")
@@ -189,7 +181,7 @@ with preview:
 
 if clicked:
     try:
-        batch_id = get_lab().submit(current_actor(), plan)
+        batch_id = lab.submit(actor, plan)
     except BudgetExceeded as exc:
         st.error(str(exc), title="Over budget", icon=":material/account_balance_wallet:")
     except ValueError as exc:

@@ -7,34 +7,33 @@ import streamlit as st
 from components.clip_cells import escape_markdown
 from components.history_clip import SELECTED, clip_card, clip_panel
 from components.history_filters import history_filters
-from components.runtime import get_media, get_price_book, get_store, user_settings
-from kling_lab.exports import contact_sheet
+from components.runtime import current_actor, get_lab
 from kling_lab.pricing import format_usd
 
 PAGE_SIZE = 24
 COLUMNS = 4
 
-store = get_store()
+lab, actor = get_lab(), current_actor()
 st.title("History")
 
 selected_id = st.session_state.get(SELECTED)
 if selected_id:
-    job = store.get_job(selected_id)
+    job = lab.job(actor, selected_id)
     if job is not None:
         with st.container(border=True, key="history_panel"):
             if st.button("Close", icon=":material/close:", key="history_close"):
                 st.session_state.pop(SELECTED, None)
                 st.rerun()
-            clip_panel(job, store, get_media(), get_price_book(), user_settings())
+            clip_panel(job, lab.price_book(actor))
 
 query, grouped = history_filters()
 if st.session_state.get("history_last_query") != (query, grouped):
     st.session_state["history_last_query"] = (query, grouped)
     st.session_state["history_page"] = 0
-total = store.count_jobs(query)
+total = lab.count_jobs(actor, query)
 pages = max(1, -(-total // PAGE_SIZE))
 page = min(st.session_state.get("history_page", 0), pages - 1)
-jobs = store.search_jobs(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+jobs = lab.search_jobs(actor, query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
 
 if total == 0:
     if query == type(query)():
@@ -49,8 +48,8 @@ st.caption(f"{total:,} clip{'s' if total != 1 else ''} · page {page + 1} of {pa
 batches_on_page: dict[str, list] = {}
 for job in jobs:
     batches_on_page.setdefault(job.batch_id, []).append(job)
-winners = {b.id: b.winner_job_id for b in (store.get_batch(i) for i in batches_on_page) if b is not None}
-review_picks = {r.job_id for i in batches_on_page for r in store.reviews_for_batch(i) if r.kind == "pick"}
+winners = {b.id: b.winner_job_id for b in (lab.batch(actor, i) for i in batches_on_page) if b is not None}
+review_picks = {r.job_id for i in batches_on_page for r in lab.reviews(actor, i) if r.kind == "pick"}
 
 
 def _gallery(items: list) -> None:
@@ -63,7 +62,7 @@ def _gallery(items: list) -> None:
 
 if grouped:
     for batch_id, items in batches_on_page.items():
-        batch = store.get_batch(batch_id)
+        batch = lab.batch(actor, batch_id)
         if batch is None:
             continue
         with st.container(border=True, key=f"batch_{batch_id}"):
@@ -74,13 +73,13 @@ if grouped:
             actions[0].page_link("pages/compare.py", label="Open in Compare", icon=":material/grid_view:",
                                  query_params={"batch": batch_id})
             actions[1].download_button(
-                "Contact sheet", data=lambda b=batch_id: contact_sheet(store, b), file_name=f"{batch_id}.png",
+                "Contact sheet", data=lambda b=batch_id: lab.contact_sheet(actor, b), file_name=f"{batch_id}.png",
                 mime="image/png", icon=":material/photo_library:", key=f"sheet_{batch_id}", on_click="ignore",
             )
             actions[2].link_button("Export zip", f"/exports/{batch_id}.zip", icon=":material/folder_zip:")
             actions[3].link_button("Review link", f"/compare?batch={batch_id}&view=review",
                                    icon=":material/co_present:")
-            reviews = store.reviews_for_batch(batch_id)
+            reviews = lab.reviews(actor, batch_id)
             for review in reviews[-5:]:
                 verb = "picked a take" if review.kind == "pick" else "said"
                 text = f": {escape_markdown(review.text)}" if review.text else ""

@@ -5,22 +5,16 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
+from components.clip_cells import escape_markdown
 from components.price_tables import compare_frame, price_table_frame
-from components.runtime import current_settings, get_price_book, get_store
+from components.runtime import current_actor, get_lab
 from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
-from kling_lab.pricing import (
-    compare_batch,
-    format_usd,
-    merge_overrides,
-    overrides_from_table,
-    read_overrides,
-    save_overrides,
-)
+from kling_lab.lab import NotAllowed
+from kling_lab.pricing import compare_batch, format_usd, overrides_from_table
 from kling_lab.spend import spend_by, spend_frame, spend_over_time
 
-book = get_price_book()
-store = get_store()
-overrides_path = current_settings().price_overrides_path
+lab, actor = get_lab(), current_actor()
+book = lab.price_book(actor)
 
 st.title("Pricing")
 for message in book.override_errors:
@@ -63,22 +57,27 @@ with tables:
             for message in errors:
                 st.error(message, icon=":material/error:")
         else:
-            existing, _ = read_overrides(overrides_path)
-            kept = [o for o in existing if o.provider != provider]
-            save_overrides(overrides_path, merge_overrides(kept, changes))
-            st.toast(f"Saved {len(changes)} price(s) for {info.label} on this machine.")
-            st.rerun()
+            try:
+                lab.save_prices(actor, provider, changes)
+            except (NotAllowed, ValueError) as exc:
+                st.error(escape_markdown(str(exc)), icon=":material/block:")
+            else:
+                st.toast(f"Saved {len(changes)} price(s) for {info.label} on this machine.")
+                st.rerun()
     if reset.button("Back to published prices", icon=":material/restart_alt:", key="pricing_reset"):
-        existing, _ = read_overrides(overrides_path)
-        save_overrides(overrides_path, [o for o in existing if o.provider != provider])
-        st.rerun()
+        try:
+            lab.reset_prices(actor, provider)
+        except NotAllowed as exc:
+            st.error(str(exc), icon=":material/block:")
+        else:
+            st.rerun()
 
     st.subheader("One batch on every host")
-    batches = store.list_batches(limit=30)
+    batches = lab.batches(actor, limit=30)
     if batches:
         chosen = st.selectbox("Batch", [b.id for b in batches], key="pricing_batch",
                               format_func=lambda i: next(b.template[:70] for b in batches if b.id == i))
-        requests = [job.request for job in store.jobs_for_batch(chosen)]
+        requests = [job.request for job in lab.batch_jobs(actor, chosen)]
         table = compare_frame(compare_batch(requests, book))
         shown = table[["label", "total_text", "priced", "clips", "status", "as_of", "note"]].rename(columns={
             "label": "Host", "total_text": "Total", "priced": "Priced", "clips": "Clips", "status": "Prices are",
@@ -88,8 +87,8 @@ with tables:
         st.caption("Generate a batch to compare its cost across hosts here (Compose shows it live too).")
 
 with spend:
-    records = store.spend_records()
-    st.metric("Spent today (committed)", format_usd(store.spend_today()), border=True,
+    records = lab.spend_records(actor)
+    st.metric("Spent today (committed)", format_usd(lab.spend_today(actor)), border=True,
               help="Clips that may be charged today, at the host's reported charge when known, else the estimate.")
     frame = spend_frame(records)
     if frame.empty:

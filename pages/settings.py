@@ -3,21 +3,20 @@
 import streamlit as st
 
 from components.clip_cells import escape_markdown
-from components.runtime import (
-    SESSION_KEYS,
-    current_settings,
-    current_settings_for_runner,
-    get_media,
-    get_runner,
-    user_settings,
-)
+from components.runtime import SESSION_KEYS, current_actor, get_lab
 from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES, create_endpoint
-from kling_lab.config import DEFAULT_BASE_URLS
-from kling_lab.runner import DEFAULT_CONCURRENCY
-from kling_lab.user_settings import UserSettings, parse_base_url, parse_budget, save_user_settings
+from kling_lab.lab import (
+    DEFAULT_BASE_URLS,
+    DEFAULT_CONCURRENCY,
+    NotAllowed,
+    UserSettings,
+    parse_base_url,
+    parse_budget,
+)
 
-settings = current_settings()
-saved = user_settings()
+lab, actor = get_lab(), current_actor()
+settings = lab.settings_for(actor)
+saved = lab.preferences(actor)
 
 st.title("Settings")
 
@@ -92,21 +91,21 @@ if st.button("Save settings", type="primary", icon=":material/save:", key="setti
         for message in problems:  # they quote what was typed: shown as text, never markdown
             st.error(escape_markdown(message), icon=":material/error:")
     else:
-        save_user_settings(settings.data_dir, UserSettings(
-            budget_per_batch=per_batch,
-            budget_per_day=per_day,
-            default_provider=default_provider,
-            concurrency={p: int(n) for p, n in concurrency.items()
-                         if int(n) != DEFAULT_CONCURRENCY.get(p, 5)},
-            base_urls={p: parse_base_url(u)[0] for p, u in base_urls.items() if parse_base_url(u)[0]},
-        ))
-        runner = get_runner()
-        runner.update_settings(current_settings_for_runner())
-        runner.update_concurrency({**DEFAULT_CONCURRENCY, **{p: int(n) for p, n in concurrency.items()}})
-        st.success("Saved. New base URLs and limits apply to clips sent from now on.", icon=":material/check:")
+        try:
+            lab.change_settings(actor, UserSettings(
+                budget_per_batch=per_batch,
+                budget_per_day=per_day,
+                default_provider=default_provider,
+                concurrency={p: int(n) for p, n in concurrency.items()
+                             if int(n) != DEFAULT_CONCURRENCY.get(p, 5)},
+                base_urls={p: parse_base_url(u)[0] for p, u in base_urls.items() if parse_base_url(u)[0]},
+            ))
+        except (NotAllowed, ValueError) as exc:
+            st.error(escape_markdown(str(exc)), icon=":material/block:")
+        else:
+            st.success("Saved. New base URLs and limits apply to clips sent from now on.", icon=":material/check:")
 
 st.subheader("Storage")
-media = get_media()
 st.caption(f"Data folder: {settings.data_dir}")
 if st.toggle("Measure disk used", key="settings_measure_disk"):
-    st.caption(f"Media on disk: {media.disk_usage_bytes() / 1024 / 1024:.1f} MB")
+    st.caption(f"Media on disk: {lab.disk_usage_bytes(actor) / 1024 / 1024:.1f} MB")

@@ -6,7 +6,7 @@ Usage::
 
     event = video_grid([GridClip(...), ...], key="compare-grid")
     if event is not None and event.kind == "pick":
-        store.pick(event.clip_id, event.value)
+        get_lab().pick(current_actor(), batch_id, event.clip_id if event.value else None)
 
 The browser side lives in ``grid.js`` / ``grid.css`` / ``grid.html`` beside this file and is read
 once, at import. Clips are loaded by URL (``/app/static/...`` or an app route with Range

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kling_lab.images import inspect_frame
@@ -102,30 +103,19 @@ def test_rerun_creates_exactly_one_new_job_after_showing_the_cost(app, data_dir,
     rerun = app.button(key=f"rerun_{ids['rain']}")
     assert "$0.35" in rerun.label
     monkeypatch.setenv("FAL_KEY", "fal-test-key")  # the confirmation reads the key at send time
-    from components import runtime
-
-    runtime._base_settings.clear()
+    st.cache_resource.clear()  # the process's parts are built again, reading the key
     rerun.click().run()
+    from components.runtime import get_root
+
+    get_root().runner.stop()  # nothing drives the new clip: it stays queued, and nothing is sent to a host
     store = _store(data_dir)
     before = len(store.list_jobs(limit=100))
-    monkeypatch.setattr("components.runtime.get_runner", lambda: _NoRunner())
     app.button(key=f"rerun_go_{ids['rain']}").click().run()
     jobs = store.list_jobs(limit=100)
     assert len(jobs) == before + 1
     newest = jobs[0]
     assert newest.request == store.get_job(ids["rain"]).request
     assert newest.state == JobState.QUEUED
-
-
-class _NoRunner:
-    def hold_keys(self, batch_id, keys) -> None:  # noqa: ANN001
-        pass
-
-    def release_keys(self, batch_id) -> None:  # noqa: ANN001
-        pass
-
-    def wake(self) -> None:
-        pass
 
 
 def test_delete_removes_the_files_and_keeps_the_spend(app, data_dir, tiny_mp4) -> None:
@@ -186,6 +176,20 @@ def test_settings_refuses_a_bad_budget_with_a_message(app, data_dir) -> None:
     app.button(key="settings_save").click().run()
     assert any("not an amount" in e.value for e in app.error)
     assert not (data_dir / "settings.json").exists()
+
+
+def test_saving_settings_applies_the_limit_and_base_url_to_the_running_runner(app, data_dir) -> None:
+    from components.runtime import get_root
+
+    app.run()
+    app.switch_page("pages/settings.py").run()
+    app.number_input(key="concurrency_fal").set_value(3).run()
+    app.text_input(key="base_url_fal").set_value("http://127.0.0.1:9/fal").run()
+    app.button(key="settings_save").click().run()
+    assert not app.error and app.success
+    runner = get_root().runner
+    assert runner.config.concurrency["fal"] == 3
+    assert runner.settings.base_url("fal") == "http://127.0.0.1:9/fal"
 
 
 def test_review_board_hides_costs_and_stores_picks_and_comments(app, data_dir, tiny_mp4) -> None:

@@ -47,7 +47,9 @@ def test_ruff_finds_nothing() -> None:
 
 
 def test_the_store_and_the_domain_do_not_import_the_host_clients() -> None:
-    paths = [ROOT / "kling_lab" / "store.py", *sorted((ROOT / "kling_lab" / "domain").glob("*.py"))]
+    store = ROOT / "kling_lab" / "store"
+    store_modules = sorted(store.rglob("*.py")) if store.is_dir() else [ROOT / "kling_lab" / "store.py"]
+    paths = [*store_modules, *sorted((ROOT / "kling_lab" / "domain").glob("*.py"))]
     offenders = []
     for path in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -55,3 +57,53 @@ def test_the_store_and_the_domain_do_not_import_the_host_clients() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kling_lab.providers"):
                 offenders.append(f"{path.relative_to(ROOT)}: {node.module}")
     assert offenders == []
+
+
+# What a screen or a route may not reach past the door (`kling_lab.lab`): the store, the runner, the media
+# folder, the config and saved settings, and the modules that write exports or batches.
+BEHIND_THE_DOOR = ("kling_lab.store", "kling_lab.runner", "kling_lab.media", "kling_lab.config",
+                   "kling_lab.user_settings", "kling_lab.exports", "kling_lab.batches")
+# Names that hand a screen a part of the process instead of the door, or write prices and settings around it.
+PAST_THE_DOOR = {"get_store", "get_runner", "get_media", "save_user_settings", "save_overrides", "read_overrides",
+                 "load_price_book", "load_user_settings"}
+
+
+def _screen_and_route_modules() -> list[Path]:
+    return [*sorted((ROOT / "pages").rglob("*.py")), *sorted((ROOT / "components").rglob("*.py")),
+            ROOT / "streamlit_app.py", ROOT / "asgi_app.py"]
+
+
+def _reaches_past_the_door(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith(BEHIND_THE_DOOR)]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "kling_lab" and any(f"kling_lab.{a.name}".startswith(BEHIND_THE_DOOR)
+                                                  for a in node.names):
+                found.append(f"from kling_lab import {', '.join(a.name for a in node.names)}")
+            elif node.module.startswith(BEHIND_THE_DOOR):
+                found.append(node.module)
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name in PAST_THE_DOOR]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in PAST_THE_DOOR:
+            found.append(f"def {node.name}")
+        elif isinstance(node, ast.Attribute) and node.attr in PAST_THE_DOOR:
+            found.append(f".{node.attr}")
+        elif isinstance(node, ast.Name) and node.id in PAST_THE_DOOR:
+            found.append(node.id)
+    return sorted(set(found))
+
+
+def test_screens_and_routes_go_through_the_door_only() -> None:
+    offenders = {str(p.relative_to(ROOT)): hits
+                 for p in _screen_and_route_modules() if (hits := _reaches_past_the_door(p))}
+    assert offenders == {}
+
+
+def test_the_door_check_sees_an_import_past_the_door(tmp_path: Path) -> None:
+    sample = tmp_path / "page.py"
+    sample.write_text("from kling_lab.store import Store\nimport kling_lab.runner\nfrom kling_lab import media\n"
+                      "from components.runtime import get_store\nfrom kling_lab.lab import JobQuery\n")
+    assert _reaches_past_the_door(sample) == ["components.runtime.get_store", "from kling_lab import media",
+                                              "kling_lab.runner", "kling_lab.store"]

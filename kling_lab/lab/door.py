@@ -1,100 +1,34 @@
-"""The door into the lab: every action a person or a script takes, with who is asking, decided in one place.
+"""The door's actions: submit, re-run, retry, cancel, delete, pick, annotate and review, each with its actor.
 
-Screens, the CLI and the routes call a `Lab` instead of reaching the store or
-the runner, so the rules that keep money and keys safe hold on every path:
-budgets are checked here (and again by the runner just before each create),
-a key typed in a browser travels only with that browser's batches, and a
-delete is one operation. Each call names its `Actor`; `allowed` is the one
-table of who may do what, where sign-in and roles will plug in.
+Budgets are checked here (and again by the runner just before each create), a
+key typed in a browser travels only with that browser's batches, and a delete
+is one operation.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
 from kling_lab.batches import BatchPlan, retry_job, submit_plan, submit_rerun
-from kling_lab.config import Settings
-from kling_lab.media import MediaStore
+from kling_lab.lab.actors import Actor
+from kling_lab.lab.changes import Changes
+from kling_lab.lab.files import Files
+from kling_lab.lab.reads import Reads
 from kling_lab.pricing import PriceBook
-from kling_lab.runner import JobRunner
-from kling_lab.store import JobRecord, Store, new_batch_id
-from kling_lab.user_settings import UserSettings
+from kling_lab.store import JobRecord, new_batch_id
 
 log = logging.getLogger("kling_lab.lab")
 
-ActorKind = Literal["local", "owner", "member", "reviewer", "cli", "worker"]
-Action = Literal["submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"]
 
-_ALLOWED: dict[ActorKind, frozenset[str]] = {
-    # On one machine the person at it may do everything, and so may the command line they type into.
-    "local": frozenset({"submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"}),
-    "cli": frozenset({"submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"}),
-    "owner": frozenset({"submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review"}),
-    "member": frozenset({"submit", "rerun", "retry", "cancel", "annotate", "pick", "review"}),
-    "reviewer": frozenset({"review"}),
-    "worker": frozenset(),
-}
+class Lab(Reads, Files, Changes):
+    """Every action and read of the lab, each with the actor who asks.
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: the person at this machine, a signed-in member, a reviewer with a link, the CLI, a worker."""
-
-    kind: ActorKind
-    name: str = ""
-    typed_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
-    """Keys this person typed in their browser session: used for their own batches only, never stored."""
-
-    @classmethod
-    def local(cls, typed_keys: Mapping[str, str] | None = None) -> Actor:
-        return cls("local", typed_keys=dict(typed_keys or {}))
-
-    @classmethod
-    def cli(cls) -> Actor:
-        return cls("cli")
-
-
-class NotAllowed(Exception):
-    """The actor may not do this; the message says so plainly."""
-
-
-def allowed(actor: Actor, action: Action) -> bool:
-    """The one table of who may do what."""
-    return action in _ALLOWED.get(actor.kind, frozenset())
-
-
-class Lab:
-    """Every action of the lab, each with the actor who asks.
-
-    `runner` is None where nothing drives jobs in this process (a CLI command
-    that only enqueues); settings and saved preferences are read fresh on
-    every call through the two callables, so a change in Settings applies at once.
+    `Lab(store, media, runner, settings, preferences, price_book=None)`: `runner`
+    is None where nothing drives jobs in this process; `settings`, `preferences`
+    and `price_book` are callables read on every call.
     """
-
-    def __init__(
-        self,
-        store: Store,
-        media: MediaStore,
-        runner: JobRunner | None,
-        settings: Callable[[], Settings],
-        preferences: Callable[[], UserSettings],
-    ) -> None:
-        self.store = store
-        self.media = media
-        self.runner = runner
-        self._settings = settings
-        self._preferences = preferences
-
-    def _check(self, actor: Actor, action: Action) -> None:
-        if not allowed(actor, action):
-            raise NotAllowed(f"You can't {action} here with this link or account.")
-
-    def _for(self, actor: Actor) -> Settings:
-        return self._settings().with_session_keys(actor.typed_keys) if actor.typed_keys else self._settings()
 
     def submit(
         self, actor: Actor, plan: BatchPlan, *, source: str = "app", budget_per_batch: Decimal | None = None
@@ -113,14 +47,15 @@ class Lab:
         self._wake()
         return batch_id
 
-    def rerun(self, actor: Actor, job_id: str, book: PriceBook) -> str:
-        """Send a stored clip's exact request again as a new one-clip batch; returns the batch id."""
+    def rerun(self, actor: Actor, job_id: str, book: PriceBook | None = None) -> str:
+        """Send a stored clip's exact request again as a new one-clip batch, at today's price; returns its id."""
         self._check(actor, "rerun")
         job = self._job(job_id)
         batch_id = new_batch_id()
         self._hold(actor, batch_id)
         try:
-            submit_rerun(self.store, job, book, self._for(actor), self._preferences(), batch_id=batch_id)
+            submit_rerun(self.store, job, book or self._price_book(), self._for(actor), self._preferences(),
+                         batch_id=batch_id)
         except Exception:
             self._release(batch_id)
             raise
@@ -190,12 +125,6 @@ class Lab:
         self._check(actor, "review")
         self.store.add_review(batch_id, name=name, kind=kind, job_id=job_id, text=text)
 
-    def _job(self, job_id: str) -> JobRecord:
-        job = self.store.get_job(job_id)
-        if job is None:
-            raise KeyError(job_id)
-        return job
-
     def _hold(self, actor: Actor, batch_id: str) -> None:
         if self.runner is not None and actor.typed_keys:
             self.runner.hold_keys(batch_id, actor.typed_keys)
@@ -207,4 +136,3 @@ class Lab:
     def _wake(self) -> None:
         if self.runner is not None:
             self.runner.wake()
-

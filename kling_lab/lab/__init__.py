@@ -1,0 +1,53 @@
+"""The door into the lab: every action and read a person or a script takes, with who is asking.
+
+Screens, the CLI and the routes call a `Lab` instead of reaching the store, the
+runner or the media folder, so the rules that keep money and keys safe hold on
+every path. Each call names its `Actor`; `allowed` is the one table of who may
+do what, where sign-in and roles plug in. `build_root` composes the process's
+parts once and hands out the `Lab`.
+
+- `actors`: `Actor`, `allowed`, `NotAllowed`: who may do what.
+- `door`: `Lab` and its actions (submit, re-run, retry, cancel, delete, pick, annotate, review).
+- `reads`, `files`, `changes`: what the screens read, the files the routes serve, settings and prices.
+- `root`: `build_root` / `LabRoot`, the composition root.
+
+The types and constants a screen needs come from here too, so pages and
+components never import the store, the runner, the media folder or the config.
+"""
+
+from __future__ import annotations
+
+from kling_lab.batches import BatchPlan
+from kling_lab.config import DEFAULT_BASE_URLS, Settings
+from kling_lab.lab.actors import ACTION_WORDS, Action, Actor, ActorKind, NotAllowed, allowed
+from kling_lab.lab.door import Lab
+from kling_lab.lab.root import LabRoot, build_root
+from kling_lab.runner import DEFAULT_CONCURRENCY
+from kling_lab.store import MAX_TEXT_CHARS, BatchRecord, BudgetExceeded, EventRecord, JobQuery, JobRecord, ReviewRecord
+from kling_lab.user_settings import UserSettings, parse_base_url, parse_budget
+
+__all__ = [
+    "ACTION_WORDS",
+    "DEFAULT_BASE_URLS",
+    "DEFAULT_CONCURRENCY",
+    "MAX_TEXT_CHARS",
+    "Action",
+    "Actor",
+    "ActorKind",
+    "BatchPlan",
+    "BatchRecord",
+    "BudgetExceeded",
+    "EventRecord",
+    "JobQuery",
+    "JobRecord",
+    "Lab",
+    "LabRoot",
+    "NotAllowed",
+    "ReviewRecord",
+    "Settings",
+    "UserSettings",
+    "allowed",
+    "build_root",
+    "parse_base_url",
+    "parse_budget",
+]
