@@ -1,43 +1,108 @@
-"""The store: schema, batches, leases, transitions, budgets and spend."""
+"""The store: schema, batches, leases, transitions, budgets and spend, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest
-from kling_lab.store import MAX_TEXT_CHARS, SCHEMA_VERSION, BudgetExceeded, LeaseLost, NewJob, Store
+from kling_lab.store import (
+    MAX_TEXT_CHARS,
+    SCHEMA_VERSION,
+    BudgetExceeded,
+    JobQuery,
+    LeaseLost,
+    NewerSchema,
+    NewJob,
+    Store,
+    UnsupportedDatabase,
+)
+from tests.pg import postgres_url_fixture  # noqa: F401 - the `postgres_url` fixture
+from tests.unit.legacy_store_sql import write_legacy_store
+
+Opener = Callable[[], Store]
 
 
 def _jobs(n: int, price: str = "0.35") -> list[NewJob]:
     return [NewJob(f"take {i}", "fal", GenerationRequest(prompt=f"shot {i}"), Decimal(price)) for i in range(n)]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens a new Store on one database per test (each call: a new engine, as another process would)."""
+    if request.param == "sqlite":
+        def opener() -> Store:
+            return Store(tmp_path / "db.sqlite3")
+    else:
+        url = request.getfixturevalue("postgres_url")
+
+        def opener() -> Store:
+            return Store.from_url(url, tmp_path / "unused.sqlite3")
+    opened: list[Store] = []
+
+    def tracked() -> Store:
+        opened.append(opener())
+        return opened[-1]
+
+    yield tracked
+    for store in opened:
+        store.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "db.sqlite3")
+def store(open_store: Opener) -> Store:
+    return open_store()
 
 
-def test_new_store_records_the_schema_version_and_uses_wal(store: Store) -> None:
+def _scalar(store: Store, sql: str, **params: object) -> object:
+    with store.engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def test_new_store_records_the_schema_version_and_uses_wal(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
     assert store.schema_version() == SCHEMA_VERSION
     mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+    assert sqlite3.connect(store.path).execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
 
 
-def test_store_written_by_a_newer_release_is_refused_with_a_message(tmp_path: Path) -> None:
+def test_a_new_store_is_stamped_where_alembic_itself_puts_it(open_store: Opener) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    store = open_store()
+    assert store.schema_version() == SCHEMA_VERSION
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == f"{SCHEMA_VERSION:04d}"
+    assert open_store().schema_version() == SCHEMA_VERSION  # the second open finds it current
+
+
+def test_store_written_by_a_newer_release_is_refused_with_a_message(open_store: Opener) -> None:
+    store = open_store()
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num='0099'"))
+    store.close()
+    with pytest.raises(RuntimeError, match="newer Kling Lab"):
+        open_store()
+
+
+def test_file_a_newer_sqlite_only_release_marked_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    Store(path).close()
+    write_legacy_store(path, 3).close()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.execute("UPDATE meta SET value='7' WHERE key='schema_version'")
     conn.commit()
     conn.close()
-    with pytest.raises(RuntimeError, match="newer Kling Lab"):
+    with pytest.raises(NewerSchema, match=r"newer Kling Lab \(schema 7\)"):
         Store(path)
 
 
@@ -79,25 +144,27 @@ def test_actual_cost_replaces_the_estimate_in_spend(store: Store) -> None:
     assert store.spend_today() == Decimal("0.70")
 
 
-def test_two_sessions_submitting_at_once_never_exceed_the_daily_budget(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    Store(path)
+def test_two_sessions_submitting_at_once_never_exceed_the_daily_budget(open_store: Opener) -> None:
+    open_store()
     results: list[str] = []
+    stores = [open_store() for _ in range(6)]
+    start = threading.Barrier(6)
 
-    def submit() -> None:
+    def submit(own: Store) -> None:
+        start.wait()
         try:
-            Store(path).create_batch(template="t", provider="fal", jobs=_jobs(4), budget_per_day=Decimal("2"))
+            own.create_batch(template="t", provider="fal", jobs=_jobs(4), budget_per_day=Decimal("2"))
             results.append("ok")
         except BudgetExceeded:
             results.append("refused")
 
-    threads = [threading.Thread(target=submit) for _ in range(6)]
+    threads = [threading.Thread(target=submit, args=(own,)) for own in stores]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert results.count("ok") == 1
-    assert Store(path).spend_today() == Decimal("1.40")
+    assert open_store().spend_today() == Decimal("1.40")
 
 
 def test_a_claimed_job_is_not_claimed_by_another_runner_until_its_lease_ends(store: Store) -> None:
@@ -125,8 +192,7 @@ def test_final_state_releases_the_lease_and_sets_finished_at(store: Store) -> No
     job = store.transition(job_id, JobState.DONE, owner="a", video_path="/x.mp4")
     assert job.finished_at is not None
     assert store.claim_jobs("b") == []
-    row = sqlite3.connect(store.path).execute("SELECT lease_owner FROM jobs WHERE id=?", (job_id,)).fetchone()
-    assert row[0] is None
+    assert _scalar(store, "SELECT lease_owner FROM jobs WHERE id = :id", id=job_id) is None
 
 
 def test_retry_after_a_download_failure_follows_the_same_host_task(store: Store) -> None:
@@ -184,20 +250,45 @@ def test_find_job_by_task_matches_provider_and_task_id(store: Store) -> None:
     assert store.find_job_by_task("kie", "abc") is None
 
 
-def test_database_url_other_than_sqlite_is_refused_with_a_message(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="sqlite"):
-        Store.from_url("postgresql://x/y", tmp_path / "db")
+@pytest.mark.parametrize("url", [
+    "mysql://u@h/db", "mssql+pyodbc://h/db", "postgresql+psycopg2://u@h/db", "sqlite://", "sqlite:///:memory:",
+    "not a url",
+])
+def test_database_url_kling_lab_cannot_use_is_refused_with_a_sentence(url: str, tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedDatabase, match="(sqlite|psycopg)") as refused:
+        Store.from_url(url, tmp_path / "db")
+    assert isinstance(refused.value, ValueError)
+    assert "Traceback" not in str(refused.value) and str(refused.value).endswith(".")
+
+
+def test_database_url_picks_sqlite_files_and_the_default(tmp_path: Path) -> None:
     assert Store.from_url(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "db").path == tmp_path / "other.db"
+    assert Store.from_url(None, tmp_path / "default.db").path == tmp_path / "default.db"
+    assert Store.from_url("", tmp_path / "default.db").dialect == "sqlite"
+
+
+def test_postgresql_urls_open_a_postgresql_store_with_psycopg_3(postgres_url: str, tmp_path: Path) -> None:
+    for url in (postgres_url, postgres_url.replace("postgresql://", "postgresql+psycopg://")):
+        store = Store.from_url(url, tmp_path / "unused.db")
+        assert (store.dialect, store.path, store.engine.dialect.driver) == ("postgresql", None, "psycopg")
+        store.close()
+    assert not (tmp_path / "unused.db").exists()
+
+
+def test_an_unreachable_postgresql_server_is_a_sentence_without_the_password(tmp_path: Path) -> None:
+    from kling_lab.store import DatabaseUnavailable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DatabaseUnavailable, match="could not connect to the PostgreSQL database") as failed:
+        Store.from_url(f"postgresql://kling:hunter2secret@127.0.0.1:{port}/lab?connect_timeout=2", tmp_path / "d")
+    assert "hunter2secret" not in str(failed.value)
 
 
 def test_migration_from_schema_1_keeps_rows_and_backfills_filter_columns(tmp_path: Path) -> None:
-    from kling_lab import store as store_module
-
     path = tmp_path / "old.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    conn.executescript(store_module._MIGRATIONS[1])
-    conn.execute("INSERT INTO meta VALUES('schema_version', '1')")
+    conn = write_legacy_store(path, 1)
     conn.execute("INSERT INTO batches(id, created_at, template, provider) VALUES ('b_000000000001', 1, 't', 'fal')")
     conn.execute(
         "INSERT INTO jobs(id, batch_id, position, label, provider, prompt, request_json, state, created_at,"
@@ -208,10 +299,9 @@ def test_migration_from_schema_1_keeps_rows_and_backfills_filter_columns(tmp_pat
     conn.close()
     migrated = Store(path)
     assert migrated.schema_version() == SCHEMA_VERSION
-    from kling_lab.store import JobQuery
-
     (job,) = migrated.search_jobs(JobQuery(duration=10, audio=True, aspect_ratio="9:16"))
     assert job.id == "j_000000000001"
+    assert sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
 
 
 def _filled(store: Store) -> str:
@@ -224,8 +314,6 @@ def _filled(store: Store) -> str:
 
 
 def test_search_filters_by_text_host_length_audio_aspect_and_star(store: Store) -> None:
-    from kling_lab.store import JobQuery
-
     batch_id = _filled(store)
     jobs = {j.label: j for j in store.jobs_for_batch(batch_id)}
     store.annotate(jobs["fog"].id, starred=True)
@@ -244,8 +332,6 @@ def test_search_filters_by_text_host_length_audio_aspect_and_star(store: Store) 
 
 
 def test_search_text_treats_percent_and_underscore_literally(store: Store) -> None:
-    from kling_lab.store import JobQuery
-
     store.create_batch(template="t", provider="fal",
                        jobs=[NewJob("a", "fal", GenerationRequest(prompt="100% cotton"), Decimal("0.35")),
                              NewJob("b", "fal", GenerationRequest(prompt="1000 cotton"), Decimal("0.35"))])
@@ -253,8 +339,6 @@ def test_search_text_treats_percent_and_underscore_literally(store: Store) -> No
 
 
 def test_picked_filter_finds_batch_winners_and_review_picks(store: Store) -> None:
-    from kling_lab.store import JobQuery
-
     batch_id = _filled(store)
     jobs = {j.label: j for j in store.jobs_for_batch(batch_id)}
     store.set_winner(batch_id, jobs["snow"].id)
@@ -263,8 +347,6 @@ def test_picked_filter_finds_batch_winners_and_review_picks(store: Store) -> Non
 
 
 def test_deleted_clip_leaves_history_but_keeps_its_spend(store: Store) -> None:
-    from kling_lab.store import JobQuery
-
     batch_id = _filled(store)
     job = store.jobs_for_batch(batch_id)[0]
     before = store.spend_today()

@@ -1,0 +1,79 @@
+"""History filters as SQLAlchemy expressions, and the reads every part of the store shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, or_, select, true
+
+from kling_lab.store.records import JobRecord, job_from_row
+from kling_lab.store.schema import UNFINISHED_STATES, batches, jobs, reviews
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """History filters; a None field does not filter."""
+
+    text: str | None = None
+    providers: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+    duration: int | None = None
+    audio: bool | None = None
+    aspect_ratio: str | None = None
+    starred_only: bool = False
+    picked_only: bool = False
+    batch_id: str | None = None
+    include_deleted: bool = False
+
+
+def job_filter(query: JobQuery) -> ColumnElement[bool]:
+    """Every set filter of `query`, ANDed, over `jobs` left-joined to `batches` (see `history_select`)."""
+    clauses: list[ColumnElement[bool]] = []
+    if not query.include_deleted:
+        clauses.append(jobs.c.deleted_at.is_(None))
+    if query.text and query.text.strip():
+        # Case-insensitive on both backends, with an escape so % and _ typed by a person match themselves.
+        needle = query.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{needle}%"
+        clauses.append(or_(*(column.ilike(pattern, escape="\\")
+                             for column in (jobs.c.prompt, jobs.c.label, jobs.c.notes))))
+    if query.providers:
+        clauses.append(jobs.c.provider.in_(query.providers))
+    if query.states:
+        clauses.append(jobs.c.state.in_(query.states))
+    if query.since is not None:
+        clauses.append(jobs.c.created_at >= query.since)
+    if query.until is not None:
+        clauses.append(jobs.c.created_at < query.until)
+    if query.duration is not None:
+        clauses.append(jobs.c.duration == query.duration)
+    if query.audio is not None:
+        clauses.append(jobs.c.audio == int(query.audio))
+    if query.aspect_ratio:
+        clauses.append(jobs.c.aspect_ratio == query.aspect_ratio)
+    if query.starred_only:
+        clauses.append(jobs.c.starred == 1)
+    if query.picked_only:
+        picked_in_review = exists().where(reviews.c.job_id == jobs.c.id, reviews.c.kind == "pick")
+        clauses.append(or_(batches.c.winner_job_id == jobs.c.id, picked_in_review))
+    if query.batch_id:
+        clauses.append(jobs.c.batch_id == query.batch_id)
+    return and_(true(), *clauses)
+
+
+def history_select(*columns: object, query: JobQuery) -> Select:
+    """SELECT `columns` FROM jobs LEFT JOIN batches WHERE the query's filters."""
+    return select(*columns).select_from(jobs.outerjoin(batches, batches.c.id == jobs.c.batch_id)).where(
+        job_filter(query)
+    )
+
+
+def unfinished() -> ColumnElement[bool]:
+    return jobs.c.state.in_(UNFINISHED_STATES)
+
+
+def fetch_job(conn: Connection, job_id: str) -> JobRecord | None:
+    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    return job_from_row(row) if row else None

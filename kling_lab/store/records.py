@@ -1,0 +1,223 @@
+"""What the store hands out: one frozen record per stored row, and the ids it makes.
+
+Rows become records here and nowhere else, so the column layout (decimals as
+text, JSON as text, booleans as 0/1, times as epoch floats) is decoded in one
+place for both backends.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from kling_lab.domain.jobs import JobState, charged_amount
+from kling_lab.domain.jobs import retry_sends_create as _retry_sends_create
+from kling_lab.request import GenerationRequest
+
+MAX_TEXT_CHARS = 4000  # a clip's notes and a review's comment keep their first 4,000 characters
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored."""
+
+    id: str
+    batch_id: str
+    position: int
+    label: str
+    provider: str
+    prompt: str
+    request: GenerationRequest
+    state: JobState
+    host_task_id: str | None
+    host_extra: dict[str, str]
+    error: str | None
+    error_kind: str | None
+    estimated_cost: Decimal | None
+    actual_cost: Decimal | None
+    progress: float | None
+    video_path: str | None
+    thumb_path: str | None
+    video_bytes: int | None
+    video_duration: float | None
+    video_width: int | None
+    video_height: int | None
+    has_audio: bool | None
+    details: dict[str, Any]
+    attempts: int
+    created_at: float
+    updated_at: float
+    submitted_at: float | None
+    finished_at: float | None
+    starred: bool
+    rating: int | None
+    notes: str
+    deleted_at: float | None
+    cancel_requested_at: float | None = None
+    """When someone asked to cancel it (any process: the app, the CLI); the runner driving it acts on it."""
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What the clip cost: the host's reported charge when known, else the estimate."""
+        return self.actual_cost if self.actual_cost is not None else self.estimated_cost
+
+    @property
+    def elapsed(self) -> float:
+        end = self.finished_at or time.time()
+        return max(0.0, end - self.created_at)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One batch as stored."""
+
+    id: str
+    created_at: float
+    template: str
+    provider: str
+    source: str
+    estimated_total: Decimal
+    settings: dict[str, Any]
+    winner_job_id: str | None
+    notes: str
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to be written with its batch."""
+
+    label: str
+    provider: str
+    request: GenerationRequest
+    estimated_cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    job_id: str
+    at: float
+    from_state: str | None
+    to_state: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class SpendRecord:
+    """What one job cost or may cost: `charged` is what counts toward budgets."""
+
+    job_id: str
+    batch_id: str
+    provider: str
+    created_at: float
+    estimated: Decimal | None
+    actual: Decimal | None
+    charged: Decimal
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """A reviewer's pick or comment on a batch."""
+
+    batch_id: str
+    job_id: str | None
+    name: str
+    kind: str
+    text: str
+    at: float
+
+
+def new_id(prefix: str) -> str:
+    """A short, sortable-enough unique id (prefix + 12 hex chars)."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def new_batch_id() -> str:
+    """A fresh batch id, for a batch about to be written."""
+    return new_id("b")
+
+
+def retry_sends_create(job: JobRecord) -> bool:
+    """True when retrying `job` sends a new (paid) create; False when it fetches or follows the host's task again.
+
+    The rule lives in `kling_lab.domain.jobs`; this reads it off a stored job.
+    """
+    return _retry_sends_create(job.host_task_id, job.error_kind)
+
+
+def decimal_or_none(value: str | None) -> Decimal | None:
+    return Decimal(value) if value not in (None, "") else None
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def charged(row: Mapping[str, Any]) -> Decimal:
+    """What a job row (estimated_cost, actual_cost, state, host_task_id) counts toward budgets."""
+    return charged_amount(row["state"], host_task_id=row["host_task_id"], actual=decimal_or_none(row["actual_cost"]),
+                          estimated=decimal_or_none(row["estimated_cost"]))
+
+
+def batch_from_row(row: Mapping[str, Any]) -> BatchRecord:
+    return BatchRecord(
+        id=row["id"],
+        created_at=row["created_at"],
+        template=row["template"],
+        provider=row["provider"],
+        source=row["source"],
+        estimated_total=Decimal(row["estimated_total"] or "0"),
+        settings=json.loads(row["settings_json"] or "{}"),
+        winner_job_id=row["winner_job_id"],
+        notes=row["notes"],
+    )
+
+
+def job_from_row(row: Mapping[str, Any]) -> JobRecord:
+    return JobRecord(
+        id=row["id"],
+        batch_id=row["batch_id"],
+        position=row["position"],
+        label=row["label"],
+        provider=row["provider"],
+        prompt=row["prompt"],
+        request=GenerationRequest.from_dict(json.loads(row["request_json"])),
+        state=JobState(row["state"]),
+        host_task_id=row["host_task_id"],
+        host_extra=json.loads(row["host_extra_json"] or "{}"),
+        error=row["error"],
+        error_kind=row["error_kind"],
+        estimated_cost=decimal_or_none(row["estimated_cost"]),
+        actual_cost=decimal_or_none(row["actual_cost"]),
+        progress=row["progress"],
+        video_path=row["video_path"],
+        thumb_path=row["thumb_path"],
+        video_bytes=row["video_bytes"],
+        video_duration=row["video_duration"],
+        video_width=row["video_width"],
+        video_height=row["video_height"],
+        has_audio=None if row["has_audio"] is None else bool(row["has_audio"]),
+        details=json.loads(row["details_json"] or "{}"),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        submitted_at=row["submitted_at"],
+        finished_at=row["finished_at"],
+        starred=bool(row["starred"]),
+        rating=row["rating"],
+        notes=row["notes"],
+        cancel_requested_at=row["cancel_requested_at"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+def review_from_row(row: Mapping[str, Any]) -> ReviewRecord:
+    return ReviewRecord(row["batch_id"], row["job_id"], row["name"], row["kind"], row["text"], row["at"])
+
+
+def event_from_row(row: Mapping[str, Any]) -> EventRecord:
+    return EventRecord(row["job_id"], row["at"], row["from_state"], row["to_state"], row["detail"])
