@@ -14,6 +14,8 @@ may fetch what is decided in one place. Routes:
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -42,7 +44,14 @@ def _visitor(request: Request) -> Actor:
 
 @asynccontextmanager
 async def lifespan(app):  # noqa: ANN001 - Starlette passes the app
-    _lab()  # builds the process's parts: the runner starts and resumes unfinished jobs before anyone visits
+    from kling_lab.lab import STORE_PROBLEMS
+
+    try:
+        _lab()  # builds the process's parts: the runner starts and resumes unfinished jobs before anyone visits
+    except STORE_PROBLEMS as exc:
+        # The operator's to fix (a database URL, an unreachable server): say it in one sentence and stop.
+        print(f"Kling Lab cannot start: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
     yield
 
 

@@ -13,7 +13,7 @@ import os
 
 import streamlit as st
 
-from kling_lab.lab import Actor, Lab, LabRoot, build_root
+from kling_lab.lab import STORE_PROBLEMS, Actor, Lab, LabRoot, build_root
 
 SESSION_KEYS = "session_keys"
 
@@ -36,8 +36,13 @@ def get_root() -> LabRoot:
 
 
 def get_lab() -> Lab:
-    """The door every screen and route acts through."""
-    return get_root().lab
+    """The door every screen and route acts through; a store that cannot be opened stops the page with its reason."""
+    try:
+        return get_root().lab
+    except STORE_PROBLEMS as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # st.stop raises; this line only tells type checkers so
 
 
 def current_actor() -> Actor:

@@ -18,6 +18,7 @@ from kling_lab.cli.output import EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, Invalid
 from kling_lab.cli.parser import _check_text_arguments, build_parser
 from kling_lab.cli.planning import cmd_estimate, cmd_expand, cmd_validate
 from kling_lab.cli.worker import cmd_worker
+from kling_lab.store import DatabaseUnavailable, NewerSchema, UnsupportedDatabase
 from kling_lab.user_settings import resolve_settings
 
 __all__ = ["COMMANDS", "EXIT_INVALID", "EXIT_JOB_FAILED", "EXIT_OK", "InvalidInput", "Output", "build_parser", "main"]
@@ -62,5 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.emit({"ok": False, "errors": exc.errors}, "")
         else:
             out.note("\n".join(exc.errors))
+        return EXIT_INVALID
+    except (UnsupportedDatabase, DatabaseUnavailable, NewerSchema) as exc:
+        # A database URL or server problem is the operator's to fix: one plain sentence, no traceback.
+        if out.as_json:
+            out.emit({"ok": False, "errors": [str(exc)]}, "")
+        else:
+            out.note(str(exc))
         return EXIT_INVALID
 

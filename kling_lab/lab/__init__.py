@@ -23,10 +23,25 @@ from kling_lab.lab.actors import ACTION_WORDS, Action, Actor, ActorKind, NotAllo
 from kling_lab.lab.door import Lab
 from kling_lab.lab.root import LabRoot, build_root
 from kling_lab.runner import DEFAULT_CONCURRENCY
-from kling_lab.store import MAX_TEXT_CHARS, BatchRecord, BudgetExceeded, EventRecord, JobQuery, JobRecord, ReviewRecord
+from kling_lab.store import (
+    MAX_TEXT_CHARS,
+    BatchRecord,
+    BudgetExceeded,
+    DatabaseUnavailable,
+    EventRecord,
+    JobQuery,
+    JobRecord,
+    NewerSchema,
+    ReviewRecord,
+    UnsupportedDatabase,
+)
 from kling_lab.user_settings import UserSettings, parse_base_url, parse_budget
 
+STORE_PROBLEMS = (UnsupportedDatabase, DatabaseUnavailable, NewerSchema)
+"""What opening the store can fail with that the operator must fix; each says so in one plain sentence."""
+
 __all__ = [
+    "STORE_PROBLEMS",
     "ACTION_WORDS",
     "DEFAULT_BASE_URLS",
     "DEFAULT_CONCURRENCY",
