@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Callable
 
 from kling_lab.cli.output import Output
 from kling_lab.config import Settings
-from kling_lab.domain.jobs import FINAL_STATES
-from kling_lab.lab import Lab
+from kling_lab.lab import Lab, LabRoot
 from kling_lab.media import MediaStore
-from kling_lab.store import Store
-from kling_lab.user_settings import load_user_settings
+from kling_lab.store import JobRecord, Store
+from kling_lab.waiting import StoppedWaiting, wait_for_batch, wait_for_job
 
 
 def _open(settings: Settings) -> tuple[Store, MediaStore]:
@@ -21,8 +19,9 @@ def _open(settings: Settings) -> tuple[Store, MediaStore]:
 
 
 def _lab(store: Store, media: MediaStore, settings: Settings) -> Lab:
-    """The door, for a command: nothing drives jobs in this process until a command starts a runner."""
-    return Lab(store, media, None, lambda: settings, lambda: load_user_settings(settings.data_dir))
+    """The door, for a command, from the same composition root as the app's; nothing drives jobs in this
+    process until a command starts a runner."""
+    return LabRoot(settings, store, media, None).lab
 
 
 def _drive_here(store: Store, media: MediaStore, settings: Settings, batch_id: str, wait: Callable[[], None]) -> None:
@@ -38,35 +37,31 @@ def _drive_here(store: Store, media: MediaStore, settings: Settings, batch_id: s
 
 
 def _wait_for_job(store: Store, job_id: str, out: Output, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = store.get_job(job_id)
-        if job is None or job.state.is_final:
-            return
-        time.sleep(0.3)
-    out.note("Stopped waiting; the cancel request stays recorded and the runner making the clip will act on it.")
+    try:
+        wait_for_job(store, job_id, timeout, poll=0.3)
+    except StoppedWaiting:
+        out.note("Stopped waiting; the cancel request stays recorded and the runner making the clip will act on it.")
 
 
 def _wait_for_batch(store: Store, batch_id: str, out: Output) -> None:
+    """Print each clip's state as it changes until the batch is final; Ctrl+C stops the wait, not the jobs."""
     stop = threading.Event()
     previous: dict[str, str] = {}
 
     def interrupt(signum: int, frame: object) -> None:
         stop.set()
 
+    def show(jobs: list[JobRecord]) -> None:
+        for job in jobs:
+            shown = job.state.value + (f" {job.progress:.0%}" if job.progress and not job.state.is_final else "")
+            if previous.get(job.id) != shown:
+                previous[job.id] = shown
+                out.note(f"  {job.label}: {shown}" + (f" ({job.error})" if job.state.is_final and job.error else ""))
+
     old = signal.signal(signal.SIGINT, interrupt) if threading.current_thread() is threading.main_thread() else None
     try:
-        while not stop.is_set():
-            jobs = store.jobs_for_batch(batch_id)
-            for job in jobs:
-                shown = job.state.value + (f" {job.progress:.0%}" if job.progress and not job.state.is_final else "")
-                if previous.get(job.id) != shown:
-                    previous[job.id] = shown
-                    out.note(f"  {job.label}: {shown}" + (f" ({job.error})" if job.state.is_final and job.error
-                                                           else ""))
-            if all(j.state in FINAL_STATES for j in jobs):
-                return
-            stop.wait(0.5)
+        wait_for_batch(store, batch_id, poll=0.5, stop=stop, on_poll=show)
+    except StoppedWaiting:
         out.note("Stopped waiting; the batch keeps its state and a worker or the app will finish it.")
     finally:
         if old is not None:

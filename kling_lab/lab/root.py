@@ -63,7 +63,11 @@ def build_root(
 ) -> LabRoot:
     """Read the settings, open the store and the media folder, and (with `run_jobs`) start the runner,
     which resumes every unfinished job of the store."""
-    settings = load_settings(environ, secrets)
+    return open_root(load_settings(environ, secrets), run_jobs=run_jobs, runner_config=runner_config)
+
+
+def open_root(settings: Settings, *, run_jobs: bool = True, runner_config: RunnerConfig | None = None) -> LabRoot:
+    """The parts for settings already resolved (the CLI resolves them with `resolve_settings`)."""
     store = Store.from_url(settings.database_url, settings.database_path)
     media = MediaStore(settings.media_dir)
     runner = None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
@@ -182,3 +183,23 @@ class DriverHarness:
             for job in self.store.list_jobs(limit=1000):
                 self.signals.forget(job.id)
             self.driver.limits.reset()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A fresh SQLite store in the test's data folder (import this fixture into a runner test module)."""
+    return Store(tmp_path / "data" / "db.sqlite3")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def raising(exc: BaseException) -> Callable[..., None]:
+    """A scripted host answer that raises `exc`."""
+
+    def script(*_args: object) -> None:
+        raise exc
+
+    return script

@@ -17,29 +17,15 @@ import pytest
 
 from kling_lab.providers.base import HostError, JobState
 from kling_lab.runner import FakeClock, MissingKey, RunnerConfig
-from kling_lab.store import Store
 from kling_lab.user_settings import UserSettings, save_user_settings
-from tests.unit.runner_fakes import DriverHarness, ScriptedHost, make_batch
+from tests.unit import runner_fakes
+from tests.unit.runner_fakes import DriverHarness, ScriptedHost, make_batch, raising
 
 # A stepped test that waits on a step that never comes fails fast instead of hanging the suite.
 pytestmark = pytest.mark.timeout(60)
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "data" / "db.sqlite3")
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-def _raise(exc: BaseException):  # noqa: ANN202
-    def script(*_args: object) -> None:
-        raise exc
-
-    return script
+store = runner_fakes.store
+data_dir = runner_fakes.data_dir
 
 
 # -- the poll schedule ------------------------------------------------------------------------------
@@ -97,7 +83,7 @@ def test_progress_the_host_reports_is_stored_while_running(store, data_dir, tiny
 
 def test_a_rate_limited_create_waits_the_hosts_retry_after_then_is_sent_again(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(HostError("rate_limited", "fal.ai is rate limiting this key.",
+    host.create_script = [raising(HostError("rate_limited", "fal.ai is rate limiting this key.",
                                            retry_safe=True, retry_after=7))]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
@@ -109,7 +95,7 @@ def test_a_rate_limited_create_waits_the_hosts_retry_after_then_is_sent_again(st
 
 def test_retry_after_is_capped_and_each_attempt_sends_its_own_key(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(HostError("rate_limited", "slow down", retry_safe=True, retry_after=5000))]
+    host.create_script = [raising(HostError("rate_limited", "slow down", retry_safe=True, retry_after=5000))]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
     assert harness.clock.sleeps[0] == RunnerConfig().max_retry_after
@@ -120,7 +106,7 @@ def test_retry_after_is_capped_and_each_attempt_sends_its_own_key(store, data_di
 
 def test_a_create_that_never_connected_is_retried_with_a_doubling_backoff(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(httpx.ConnectError("refused")), _raise(httpx.ConnectTimeout("slow"))]
+    host.create_script = [raising(httpx.ConnectError("refused")), raising(httpx.ConnectTimeout("slow"))]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
     assert job.state == JobState.DONE
@@ -130,7 +116,7 @@ def test_a_create_that_never_connected_is_retried_with_a_doubling_backoff(store,
 
 def test_a_host_that_can_never_be_reached_fails_saying_nothing_was_sent(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(httpx.ConnectError("refused")) for _ in range(6)]
+    host.create_script = [raising(httpx.ConnectError("refused")) for _ in range(6)]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
     assert job.state == JobState.FAILED and job.error_kind == "unavailable"
@@ -174,7 +160,7 @@ def test_a_lost_create_answer_is_resolved_when_the_host_can_look_it_up(store, da
 
 def test_a_gateway_timeout_on_create_is_never_resent(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(HostError("server", "fal.ai had a gateway error.", status_code=504))]
+    host.create_script = [raising(HostError("server", "fal.ai had a gateway error.", status_code=504))]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
     assert job.state == JobState.UNKNOWN
@@ -184,7 +170,7 @@ def test_a_gateway_timeout_on_create_is_never_resent(store, data_dir, tiny_mp4) 
 
 def test_a_refused_create_fails_with_the_hosts_sentence_and_is_not_resent(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(HostError("credits", "fal.ai says the account is out of credits.",
+    host.create_script = [raising(HostError("credits", "fal.ai says the account is out of credits.",
                                            status_code=402))]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
@@ -259,7 +245,7 @@ def test_the_budget_is_checked_before_each_create_and_a_job_past_it_sends_nothin
 
 def test_a_budget_saved_while_a_create_waits_to_be_resent_stops_the_resend(store, data_dir, tiny_mp4):
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(HostError("rate_limited", "slow down", retry_safe=True, retry_after=30))]
+    host.create_script = [raising(HostError("rate_limited", "slow down", retry_safe=True, retry_after=30))]
     harness = DriverHarness(store, data_dir, host, clock=FakeClock())
     (job_id,) = harness.claim(make_batch(store, 1))
 
@@ -291,7 +277,7 @@ def test_a_missing_key_fails_the_job_with_a_sentence_and_sends_nothing(store, da
 
 def test_a_bug_in_a_client_fails_only_that_job_with_a_plain_sentence(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.create_script = [_raise(ZeroDivisionError())]
+    host.create_script = [raising(ZeroDivisionError())]
     harness = DriverHarness(store, data_dir, host)
     broken, fine = harness.run_batch(make_batch(store, 2))
     assert broken.state == JobState.FAILED and broken.error_kind == "internal"

@@ -11,28 +11,14 @@ import pytest
 
 from kling_lab.providers.base import HostCharge, HostError, JobState, TaskStatus
 from kling_lab.runner import FakeClock
-from kling_lab.store import Store
-from tests.unit.runner_fakes import BASE, DriverHarness, ScriptedHost, make_batch
+from tests.unit import runner_fakes
+from tests.unit.runner_fakes import BASE, DriverHarness, ScriptedHost, make_batch, raising
 
 # A stepped test that waits on a step that never comes fails fast instead of hanging the suite.
 pytestmark = pytest.mark.timeout(60)
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "data" / "db.sqlite3")
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-def _raise(exc: BaseException):  # noqa: ANN202
-    def script() -> None:
-        raise exc
-
-    return script
+store = runner_fakes.store
+data_dir = runner_fakes.data_dir
 
 
 async def _stop(harness: DriverHarness, job_id: str, task: asyncio.Task) -> None:
@@ -74,7 +60,7 @@ def test_a_done_clip_records_what_the_host_charged_in_dollars_and_in_its_own_uni
 
 def test_status_requests_that_get_no_answer_back_off_and_then_recover(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.status_script = [_raise(httpx.ReadTimeout("slow")), _raise(httpx.ConnectError("down"))]
+    host.status_script = [raising(httpx.ReadTimeout("slow")), raising(httpx.ConnectError("down"))]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
     assert job.state == JobState.DONE
@@ -85,7 +71,7 @@ def test_status_requests_that_get_no_answer_back_off_and_then_recover(store, dat
 
 def test_a_rate_limited_status_request_waits_the_hosts_retry_after(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.status_script = [_raise(HostError("rate_limited", "Too many requests.", retry_after=11))]
+    host.status_script = [raising(HostError("rate_limited", "Too many requests.", retry_after=11))]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
     assert job.state == JobState.DONE
@@ -94,14 +80,14 @@ def test_a_rate_limited_status_request_waits_the_hosts_retry_after(store, data_d
 
 def test_a_task_the_host_no_longer_knows_fails_at_once(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.status_script = [_raise(HostError("not_found", "fal.ai no longer has this task."))]
+    host.status_script = [raising(HostError("not_found", "fal.ai no longer has this task."))]
     job = DriverHarness(store, data_dir, host).run_one(make_batch(store, 1))
     assert job.state == JobState.FAILED and job.error == "fal.ai no longer has this task."
 
 
 def test_a_host_silent_for_too_long_leaves_the_job_unknown_not_failed(store, data_dir, tiny_mp4) -> None:
     host = ScriptedHost(tiny_mp4)
-    host.status_script = [_raise(httpx.ConnectError("down")) for _ in range(200)]
+    host.status_script = [raising(httpx.ConnectError("down")) for _ in range(200)]
     harness = DriverHarness(store, data_dir, host)
     job = harness.run_one(make_batch(store, 1))
     assert job.state == JobState.UNKNOWN and "lost contact" in job.error
