@@ -14,8 +14,12 @@ may fetch what is decided in one place. Routes:
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import socket
 import sys
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -25,16 +29,52 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from kling_lab.auth import HOST_REFUSAL, HostPolicy, host_allowed
 from kling_lab.lab import Actor, Lab, NotAllowed
 
 APP_DIR = Path(__file__).resolve().parent
 MAX_WEBHOOK_BYTES = 1024 * 1024
+log = logging.getLogger("kling_lab.routes")
 
 
 def _lab() -> Lab:
     from components.runtime import get_lab
 
     return get_lab()
+
+
+@functools.cache
+def _host_policy() -> HostPolicy:
+    """Which Host headers the routes answer: Streamlit's own options decide, as for its websocket."""
+    from streamlit import config
+
+    try:
+        addresses = socket.gethostbyname_ex(socket.gethostname())[2]
+    except OSError:
+        addresses = []
+    return HostPolicy.from_config(
+        allowed_hosts=config.get_option("server.allowedHosts") or (),
+        server_address=config.get_option("server.address"),
+        browser_server_address=config.get_option("browser.serverAddress"),
+        cors_allowed_origins=config.get_option("server.corsAllowedOrigins") or (),
+        enable_cors=bool(config.get_option("server.enableCORS")),
+        public_url=os.environ.get("KLING_LAB_PUBLIC_URL"),
+        machine_addresses=addresses,
+    )
+
+
+def _host_checked(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Refuse, before anything else, a request whose Host is not an address this lab is served at
+    (what stops a DNS-rebinding page from reading files or exports through a visitor's browser)."""
+
+    @functools.wraps(endpoint)
+    async def checked(request: Request) -> Response:
+        if not host_allowed(request.headers.get("host"), _host_policy()):
+            log.warning("refused %s for a foreign Host header", request.url.path)
+            return Response(HOST_REFUSAL, status_code=403, media_type="text/plain")
+        return await endpoint(request)
+
+    return checked
 
 
 def _visitor(request: Request) -> Actor:
@@ -164,12 +204,12 @@ _no_legacy_pages_folder()
 app = st.App(
     str(APP_DIR / "streamlit_app.py"),
     routes=[
-        Route("/api/health", health),
-        Route("/webhook/{provider}", webhook, methods=["POST"]),
-        Route("/clips/{job_id}.mp4", clip),
-        Route("/exports/{batch_id}.zip", export),
-        Route("/thumbs/{job_id}.jpg", thumb),
-        Route("/frames/{sha}.{ext}", frame),
+        Route("/api/health", _host_checked(health)),
+        Route("/webhook/{provider}", _host_checked(webhook), methods=["POST"]),
+        Route("/clips/{job_id}.mp4", _host_checked(clip)),
+        Route("/exports/{batch_id}.zip", _host_checked(export)),
+        Route("/thumbs/{job_id}.jpg", _host_checked(thumb)),
+        Route("/frames/{sha}.{ext}", _host_checked(frame)),
     ],
     lifespan=lifespan,
 )
