@@ -93,9 +93,10 @@ class Settings:
         return [p for p in PROVIDER_NAMES if self.has_key(p)]
 
     def default_provider(self) -> str:
-        """The animatic unless exactly one paid host is configured."""
-        paid = [p for p in self.configured_providers() if p != "animatic"]
-        return paid[0] if len(paid) == 1 else "animatic"
+        """The offline renderer unless exactly one paid host is configured."""
+        paid = [p for p in self.configured_providers() if not CAPABILITIES[p].offline]
+        offline = next(name for name in PROVIDER_NAMES if CAPABILITIES[name].offline)
+        return paid[0] if len(paid) == 1 else offline
 
     def with_session_keys(self, session_keys: Mapping[str, str]) -> Settings:
         """A copy where keys typed into this browser session take precedence."""

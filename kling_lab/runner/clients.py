@@ -12,7 +12,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping
 
-from kling_lab.capabilities import missing_key_sentence
+from kling_lab.capabilities import CAPABILITIES, missing_key_sentence
 from kling_lab.config import Settings
 from kling_lab.media import MediaStore
 from kling_lab.providers.base import HostClient
@@ -22,7 +22,7 @@ ClientFactory = Callable[[str, Settings, MediaStore], HostClient]
 
 def default_client_factory(provider: str, settings: Settings, media: MediaStore) -> HostClient:
     """Build the client for a provider from settings (imports kept local: each host is optional)."""
-    if provider == "animatic":
+    if CAPABILITIES[provider].offline:  # the offline renderer draws into the media folder; hosts are built by name
         from kling_lab.providers.animatic import AnimaticClient
 
         return AnimaticClient(media.animatic_dir)

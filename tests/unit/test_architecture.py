@@ -107,3 +107,22 @@ def test_the_door_check_sees_an_import_past_the_door(tmp_path: Path) -> None:
                       "from components.runtime import get_store\nfrom kling_lab.lab import JobQuery\n")
     assert _reaches_past_the_door(sample) == ["components.runtime.get_store", "from kling_lab import media",
                                               "kling_lab.runner", "kling_lab.store"]
+
+
+def test_no_host_is_named_in_a_comparison_outside_its_own_client() -> None:
+    """A host's behaviour is a fact in the host table (capabilities.py), not an `if provider == "fal"` elsewhere."""
+    from kling_lab.capabilities import PROVIDER_NAMES
+
+    offenders = []
+    for path in sorted([*(ROOT / "kling_lab").rglob("*.py"), *(ROOT / "components").rglob("*.py"),
+                        *(ROOT / "pages").glob("*.py")]):
+        own = path.parent.name == "providers" and path.stem.split("_")[0] in PROVIDER_NAMES
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare) or own:
+                continue
+            if not any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops):
+                continue
+            for side in [node.left, *node.comparators]:
+                if isinstance(side, ast.Constant) and side.value in PROVIDER_NAMES:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} compares with {side.value!r}")
+    assert offenders == []
