@@ -13,7 +13,7 @@ from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner
 from kling_lab.store import NewJob, Store, new_batch_id
-from kling_lab.waiting import wait_for_batch
+from kling_lab.waiting import wait_for_batch, wait_until
 from tests.unit.runner_fakes import FAST, ScriptedHost
 
 
@@ -73,7 +73,8 @@ def test_a_typed_key_pays_for_its_own_batch_and_not_for_the_next_one(store, tmp_
         _batch(store, mine)
         runner.wake()
         (first,) = _wait(store, mine)
-        assert not runner.holds_keys_for(mine)  # dropped once the batch stopped moving
+        # dropped once the batch stopped moving: the job's task lets go of them just after it writes DONE
+        wait_until(lambda: not runner.holds_keys_for(mine), timeout=5, what="the typed key to be dropped")
         theirs = _batch(store)  # another tab, or the CLI, with no key of its own
         runner.wake()
         (second,) = _wait(store, theirs)
