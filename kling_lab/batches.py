@@ -16,10 +16,9 @@ from typing import Any
 from kling_lab.budget import Budgets, effective_budgets, send_refusal
 from kling_lab.capabilities import missing_key_sentence
 from kling_lab.config import Settings
-from kling_lab.domain.jobs import JobState
 from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch
 from kling_lab.request import GenerationRequest, validate
-from kling_lab.store import BudgetExceeded, JobRecord, NewJob, Store, retry_sends_create
+from kling_lab.store import JobRecord, NewJob, Store
 from kling_lab.user_settings import UserSettings
 from kling_lab.variations import Expansion, Variation, expand
 
@@ -187,17 +186,20 @@ def retry_job(store: Store, job_id: str, settings: Settings, user: UserSettings)
     """Retry a failed, canceled or unknown clip, refusing at once when a new create would pass a budget.
 
     A retry that only fetches or follows the host's existing task costs nothing
-    and is never refused. Raises KeyError (no such clip), ValueError (not
+    and is never refused. One that sends a new create is checked and re-queued
+    in one transaction holding the ledger lock, as a new batch is, so two
+    retries (or a retry and a submit) from any app server or worker can't pass
+    the daily budget together. Raises KeyError (no such clip), ValueError (not
     retryable) or BudgetExceeded with the reason; nothing changes then. The
     runner checks the budget again just before it sends.
     """
-    job = store.get_job(job_id)
-    if job is None:
-        raise KeyError(job_id)
-    if job.state.is_final and job.state != JobState.DONE and retry_sends_create(job) and job.estimated_cost:
-        spent_today, spent_in_batch = store.committed_besides(job.id, job.batch_id)
-        refusal = send_refusal(effective_budgets(user, settings), cost=job.estimated_cost,
-                               spent_today=spent_today, spent_in_batch=spent_in_batch)
-        if refusal:
-            raise BudgetExceeded(refusal.replace("Not sent:", "Not retried:").replace(", then press Retry", ""))
-    return store.retry(job_id)
+    budgets = effective_budgets(user, settings)
+
+    def refuse(job: JobRecord, spent_today: Decimal, spent_in_batch: Decimal) -> str | None:
+        if not job.estimated_cost:
+            return None
+        refusal = send_refusal(budgets, cost=job.estimated_cost, spent_today=spent_today,
+                               spent_in_batch=spent_in_batch)
+        return refusal.replace("Not sent:", "Not retried:").replace(", then press Retry", "") if refusal else None
+
+    return store.retry(job_id, refuse=refuse)

@@ -128,8 +128,33 @@ def find_problems(request: GenerationRequest, provider: str) -> list[Problem]:
     return problems
 
 
+def unstorable_text(text: str) -> str | None:
+    """What makes `text` impossible to store or send (a NUL character, or an unpaired surrogate), or None.
+
+    PostgreSQL refuses both in any text column and no host takes them; they
+    are refused at input, before anything is written or sent.
+    """
+    if "\x00" in text:
+        return "a NUL character (\\0)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "characters that are not valid Unicode"
+    return None
+
+
+def text_refusal(text: object, what: str) -> str | None:
+    """A sentence refusing `text` as `what` ("The prompt", "A note") when it can't be stored, else None."""
+    if not isinstance(text, str):
+        return None
+    reason = unstorable_text(text)
+    return f"{what} contains {reason}, which Kling Lab can't store or send; remove it and try again." if reason \
+        else None
+
+
 def _prompt_errors(request: GenerationRequest, caps: HostCapabilities) -> list[str]:
-    errors: list[str] = []
+    errors: list[str] = [r for r in (text_refusal(request.prompt, "The prompt"),
+                                     text_refusal(request.negative_prompt, "The negative prompt")) if r]
     prompt = request.prompt
     if not isinstance(prompt, str):
         errors.append("The prompt must be text.")
@@ -223,6 +248,9 @@ def _audio_and_voice_errors(request: GenerationRequest, caps: HostCapabilities) 
     voices = [v for v in voices if v.strip()]
     if not voices:
         return errors
+    unstorable = [r for r in (text_refusal(v, "A voice id") for v in voices) if r]
+    if unstorable:
+        return errors + unstorable[:1]
     if len(voices) > VOICE_IDS_MAX:
         errors.append(f"{len(voices)} voice ids were given; Kling 2.6 takes at most {VOICE_IDS_MAX}.")
     if not caps.takes_voice_ids:

@@ -106,6 +106,9 @@ class PostgresCluster:
         return f"{self.base_url}?options=-csearch_path%3D{schema}"
 
     def stop(self) -> None:
+        """Stop the cluster and remove its folder (a second call does nothing)."""
+        if not self.folder.exists():
+            return
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -34,6 +34,45 @@ SQLITE_PRAGMAS = (
 SCHEMA_LOCK_KEY = 0x4B4C_4142  # "KLAB": the advisory lock a PostgreSQL store holds while it creates or migrates
 
 
+class UnstorableText(ValueError):  # noqa: N818 - read as "this text is unstorable"
+    """Text a statement would write or look for holds what no database here can keep (a NUL, a lone surrogate)."""
+
+
+UNSTORABLE_TEXT = (
+    "Kling Lab can't store text that contains a NUL character (\\0) or characters that are not valid Unicode; "
+    "remove them and try again."
+)
+
+
+def unstorable(value: object) -> bool:
+    """True for a string no database here can keep or look for (a NUL, a lone surrogate)."""
+    if not isinstance(value, str):
+        return False
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _refuse_unstorable_text(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                            executemany: bool) -> None:
+    """Before any statement reaches the database (SQLite or PostgreSQL): refuse text it can't hold.
+
+    PostgreSQL rejects a NUL in text with a driver error and SQLite would keep
+    it and hand it to every page and host later; both refuse here instead, with
+    one sentence, whichever write path the text came through (a prompt, label,
+    note, comment or reviewer's name).
+    """
+    rows = parameters if executemany else [parameters]
+    for row in rows or ():
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else ()
+        if any(unstorable(v) for v in values):
+            raise UnstorableText(UNSTORABLE_TEXT)
+
+
 def parse_database_url(url: str) -> Path | URL:
     """A SQLite file path, or a PostgreSQL URL set to the psycopg 3 driver; UnsupportedDatabase otherwise."""
     try:
@@ -73,6 +112,7 @@ class Database:
     """An engine and its dialect's way of running one read or one write transaction."""
 
     def __init__(self, engine: Engine, *, where: str) -> None:
+        event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
         self.engine = engine
         self.where = where
         self.is_sqlite = engine.dialect.name == "sqlite"

@@ -4,8 +4,9 @@ What a job counts is `kling_lab.domain.jobs.charged_amount` (failed tasks and
 jobs canceled before the host saw them are free; the rest count at the host's
 charge when known, else the estimate). Budget checks that must not race run
 inside a transaction holding the ledger lock (`Database.lock_ledger`): a new
-batch is checked and written under it, and `committed_besides` reads both of
-its sums under it, so neither sees half of another writer's batch.
+batch is checked and written under it, a retry that sends a new create is
+checked and re-queued under it (queue.py), and `committed_besides` reads both
+of its sums under it, so none sees half of another writer's batch.
 """
 
 from __future__ import annotations
@@ -88,9 +89,13 @@ class Ledger:
         now = time.time() if now is None else now
         with self._db.snapshot() as conn:
             self._db.lock_ledger(conn, shared=True)
-            today = spend_since(conn, start_of_day(now), besides=job_id)
-            rows = conn.execute(
-                select(*_CHARGE_COLUMNS).where(jobs.c.batch_id == batch_id, jobs.c.id != job_id)
-            ).mappings()
-            in_batch = sum((charged(r) for r in rows), Decimal(0))
-        return today, in_batch
+            return committed_in(conn, job_id, batch_id, now)
+
+
+def committed_in(conn: Connection, job_id: str, batch_id: str, now: float) -> tuple[Decimal, Decimal]:
+    """Inside a transaction holding the ledger: (today's committed spend, the batch's), neither counting `job_id`."""
+    today = spend_since(conn, start_of_day(now), besides=job_id)
+    rows = conn.execute(
+        select(*_CHARGE_COLUMNS).where(jobs.c.batch_id == batch_id, jobs.c.id != job_id)
+    ).mappings()
+    return today, sum((charged(r) for r in rows), Decimal(0))

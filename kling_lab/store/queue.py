@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
 from kling_lab.domain.jobs import FINAL_STATES, JobState
 from kling_lab.store.database import Database
-from kling_lab.store.errors import LeaseLost
+from kling_lab.store.errors import BudgetExceeded, LeaseLost
+from kling_lab.store.ledger import committed_in
 from kling_lab.store.queries import fetch_job, unfinished
 from kling_lab.store.records import JobRecord, decimal_text, retry_sends_create
 from kling_lab.store.schema import UNFINISHED_STATES, events, jobs
+
+RetryCheck = Callable[[JobRecord, Decimal, Decimal], "str | None"]
+"""(job, today's committed spend, the batch's committed spend, neither counting the job) -> a refusal or None."""
 
 
 class JobQueue:
@@ -86,37 +91,8 @@ class JobQueue:
         With an `owner`, the write happens only while that owner holds the
         lease (LeaseLost otherwise). A final state releases the lease.
         """
-        now = time.time()
-        updates: dict[str, Any] = {"state": to_state.value, "updated_at": now}
-        for key, value in fields.items():
-            if key in ("host_extra", "details"):
-                updates[f"{key}_json"] = json.dumps(value or {}, sort_keys=True)
-            elif key in ("actual_cost", "estimated_cost"):
-                updates[key] = decimal_text(value)
-            elif key == "has_audio":
-                updates[key] = None if value is None else int(bool(value))
-            else:
-                updates[key] = value
-        if to_state == JobState.SUBMITTED and "submitted_at" not in updates:
-            updates["submitted_at"] = now
-        if to_state in FINAL_STATES:
-            updates.setdefault("finished_at", now)
-            updates["lease_owner"] = None
-            updates["lease_until"] = None
         with self._db.write() as conn:
-            row = conn.execute(
-                select(jobs.c.state, jobs.c.batch_id, jobs.c.lease_owner).where(jobs.c.id == job_id).with_for_update()
-            ).first()
-            if row is None:
-                raise KeyError(job_id)
-            if owner is not None and row.lease_owner != owner:
-                raise LeaseLost(job_id)
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**updates))
-            if row.state != to_state.value or detail:
-                _add_event(conn, job_id, row.batch_id, now, row.state, to_state.value, detail)
-            job = fetch_job(conn, job_id)
-        assert job is not None
-        return job
+            return _transition(conn, job_id, to_state, owner=owner, detail=detail, fields=fields)
 
     def request_cancel(self, job_id: str, *, now: float | None = None) -> JobRecord:
         """Record that a person asked to cancel a job; cancel it at once when nobody drives it yet.
@@ -163,7 +139,7 @@ class JobQueue:
             conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.lease_owner == owner)
                          .values(progress=progress, updated_at=time.time()))
 
-    def retry(self, job_id: str) -> JobRecord:
+    def retry(self, job_id: str, *, refuse: RetryCheck | None = None, now: float | None = None) -> JobRecord:
         """Retry a failed, canceled or unknown job, without paying twice for a clip the host made.
 
         A job whose host task finished but whose download or save failed goes
@@ -171,39 +147,76 @@ class JobQueue:
         one that Kling Lab itself failed (an internal error) after the host
         accepted it. Anything else is queued for a fresh create: for an
         `unknown` job that is the user's explicit choice after checking the host.
+
+        `refuse(job, spent_today, spent_in_batch)` is asked, for a retry that
+        sends a new create, inside the same write transaction with the ledger
+        locked (as a new batch is checked), so two retries or a retry and a
+        submit can't pass one budget together; it returns a sentence to refuse
+        with (BudgetExceeded, nothing changes) or None.
         """
-        with self._db.read() as conn:
+        now = time.time() if now is None else now
+        with self._db.write() as conn:
+            if refuse is not None:
+                self._db.lock_ledger(conn)
+            conn.execute(select(jobs.c.id).where(jobs.c.id == job_id).with_for_update())
             job = fetch_job(conn, job_id)
-        if job is None:
-            raise KeyError(job_id)
-        if job.state not in (JobState.FAILED, JobState.CANCELED, JobState.UNKNOWN):
-            raise ValueError(f"Only a failed, canceled or unknown job can be retried; this one is {job.state.value}.")
-        if not retry_sends_create(job) and job.error_kind in ("download", "storage"):
-            return self.transition(
-                job_id, JobState.DOWNLOADING, owner=None, detail="retry download", error=None, error_kind=None,
-                finished_at=None, attempts=job.attempts + 1, cancel_requested_at=None,
-            )
-        if not retry_sends_create(job):
-            # The host has (or had) the paid task; our own error must not cost a second create.
-            return self.transition(
-                job_id, JobState.SUBMITTED, owner=None, detail="retry: follow the same host task", error=None,
-                error_kind=None, finished_at=None, attempts=job.attempts + 1, cancel_requested_at=None,
-            )
-        return self.transition(
-            job_id,
-            JobState.QUEUED,
-            owner=None,
-            detail="retry requested",
-            host_task_id=None,
-            host_extra={},
-            error=None,
-            error_kind=None,
-            progress=None,
-            finished_at=None,
-            submitted_at=None,
-            attempts=job.attempts + 1,
-            cancel_requested_at=None,
-        )
+            if job is None:
+                raise KeyError(job_id)
+            if job.state not in (JobState.FAILED, JobState.CANCELED, JobState.UNKNOWN):
+                raise ValueError(
+                    f"Only a failed, canceled or unknown job can be retried; this one is {job.state.value}."
+                )
+            again = {"error": None, "error_kind": None, "finished_at": None, "attempts": job.attempts + 1,
+                     "cancel_requested_at": None}
+            if not retry_sends_create(job) and job.error_kind in ("download", "storage"):
+                return _transition(conn, job_id, JobState.DOWNLOADING, owner=None, detail="retry download",
+                                   fields=again)
+            if not retry_sends_create(job):
+                # The host has (or had) the paid task; our own error must not cost a second create.
+                return _transition(conn, job_id, JobState.SUBMITTED, owner=None,
+                                   detail="retry: follow the same host task", fields=again)
+            if refuse is not None:
+                refusal = refuse(job, *committed_in(conn, job_id, job.batch_id, now))
+                if refusal:
+                    raise BudgetExceeded(refusal)
+            return _transition(conn, job_id, JobState.QUEUED, owner=None, detail="retry requested", fields={
+                **again, "host_task_id": None, "host_extra": {}, "progress": None, "submitted_at": None,
+            })
+
+
+def _transition(conn: Connection, job_id: str, to_state: JobState, *, owner: str | None, detail: str,
+                fields: dict[str, Any]) -> JobRecord:
+    """`JobQueue.transition` inside the caller's write transaction."""
+    now = time.time()
+    updates: dict[str, Any] = {"state": to_state.value, "updated_at": now}
+    for key, value in fields.items():
+        if key in ("host_extra", "details"):
+            updates[f"{key}_json"] = json.dumps(value or {}, sort_keys=True)
+        elif key in ("actual_cost", "estimated_cost"):
+            updates[key] = decimal_text(value)
+        elif key == "has_audio":
+            updates[key] = None if value is None else int(bool(value))
+        else:
+            updates[key] = value
+    if to_state == JobState.SUBMITTED and "submitted_at" not in updates:
+        updates["submitted_at"] = now
+    if to_state in FINAL_STATES:
+        updates.setdefault("finished_at", now)
+        updates["lease_owner"] = None
+        updates["lease_until"] = None
+    row = conn.execute(
+        select(jobs.c.state, jobs.c.batch_id, jobs.c.lease_owner).where(jobs.c.id == job_id).with_for_update()
+    ).first()
+    if row is None:
+        raise KeyError(job_id)
+    if owner is not None and row.lease_owner != owner:
+        raise LeaseLost(job_id)
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(**updates))
+    if row.state != to_state.value or detail:
+        _add_event(conn, job_id, row.batch_id, now, row.state, to_state.value, detail)
+    job = fetch_job(conn, job_id)
+    assert job is not None
+    return job
 
 
 def _add_event(conn: Connection, job_id: str, batch_id: str, at: float, from_state: str | None, to_state: str,

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from kling_lab.providers.base import JobState
-from kling_lab.store import Store
 from tests.e2e.conftest import free_port, run_app
 from tests.emulator import Emulator
+from tests.reliability.backends import BACKENDS, open_backend
 from tests.reliability.live import cli_env, json_of, run_cli, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -37,14 +37,17 @@ EVIL_VIDEO = "http://127.0.0.1:9/visitor-supplied.mp4"
 FORGERIES = ("none", "wrong", "stale")
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):  # noqa: ANN001, ANN201
+@pytest.fixture(scope="module", params=BACKENDS)
+def lab(request, tmp_path_factory):  # noqa: ANN001, ANN201
+    """One app per store backend (SQLite, PostgreSQL), with its own emulator, for the whole module."""
+    backend = open_backend(request.param)
     data_dir = tmp_path_factory.mktemp("callbacks")
     port = free_port()
     with Emulator(latency=1.0) as emu:
-        env = {**emu.env(), "KLING_LAB_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        env = {**emu.env(), "KLING_LAB_PUBLIC_URL": f"http://127.0.0.1:{port}", **backend.env}
         with run_app(data_dir, env, port=port) as app:
-            yield emu, app, env, Store(data_dir / "kling_lab.sqlite3")
+            yield emu, app, env, backend.store(data_dir)
+    backend.close()
 
 
 def _submit_and_pin(lab, host: str) -> tuple[str, str]:  # noqa: ANN001

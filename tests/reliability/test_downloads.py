@@ -27,7 +27,8 @@ from kling_lab.media import DownloadRefused, MediaStore, check_download_url
 from kling_lab.providers.base import JobState, Submission, TaskStatus
 from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner
-from kling_lab.store import NewJob, Store
+from kling_lab.store import NewJob
+from tests.reliability.backends import Backend
 from tests.reliability.helpers import assert_no_partial_clips, fast_config, is_human_reason, wait_final
 
 HOST_BASE = "https://fal.example.com"
@@ -195,11 +196,12 @@ def _streamed(chunks: int, chunk: bytes) -> Responder:
     return lambda request: httpx.Response(200, headers={"content-type": "video/mp4"}, stream=Stream())
 
 
-def _run(tmp_path: Path, host: CdnHost, bad_url: str, **config) -> tuple[list, Path]:  # noqa: ANN003
+def _run(backend: Backend, tmp_path: Path, host: CdnHost, bad_url: str, **config) -> tuple[list, Path]:  # noqa: ANN003
     """Run one job that meets the bad download, then one ordinary job; returns both jobs and the media root."""
     data = tmp_path / "data"
-    settings = Settings(data_dir=data, base_urls={"fal": HOST_BASE}, keys={"FAL_KEY": "test-key"})
-    store = Store(settings.database_path)
+    settings = Settings(data_dir=data, database_url=backend.url, base_urls={"fal": HOST_BASE},
+                        keys={"FAL_KEY": "test-key"})
+    store = backend.store(data)
     runner = JobRunner(store, MediaStore(settings.media_dir), settings, config=fast_config(**config),
                        client_factory=lambda provider, s, m: host, transport=host.transport())
     host.video_urls["the bad one"] = bad_url
@@ -229,18 +231,18 @@ def _assert_refused(jobs: list, media_root: Path, host: CdnHost, *words: str) ->
     assert_no_partial_clips(jobs, media_root)
 
 
-def test_a_plain_http_clip_address_is_refused_without_being_fetched(tmp_path, tiny_mp4) -> None:
+def test_a_plain_http_clip_address_is_refused_without_being_fetched(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
-    jobs, root = _run(tmp_path, host, "http://cdn.example.com/clip.mp4")
+    jobs, root = _run(backend, tmp_path, host, "http://cdn.example.com/clip.mp4")
     _assert_refused(jobs, root, host, "not HTTPS")
     assert not any(url.startswith("http://") for url in host.requested)
 
 
-def test_a_file_address_from_a_paid_host_is_refused(tmp_path, tiny_mp4) -> None:
+def test_a_file_address_from_a_paid_host_is_refused(tmp_path, tiny_mp4, backend) -> None:
     secret = tmp_path / "secret.mp4"
     secret.write_bytes(tiny_mp4)
     host = CdnHost(tiny_mp4)
-    jobs, root = _run(tmp_path, host, secret.as_uri())
+    jobs, root = _run(backend, tmp_path, host, secret.as_uri())
     _assert_refused(jobs, root, host, "file on this machine")
 
 
@@ -257,106 +259,109 @@ PRIVATE_HOPS = [
 
 
 @pytest.mark.parametrize("target", PRIVATE_HOPS)
-def test_a_redirect_to_a_private_address_is_refused_before_the_next_hop(tmp_path, tiny_mp4, target) -> None:
+def test_a_redirect_to_a_private_address_is_refused_before_the_next_hop(tmp_path, tiny_mp4, backend, target) -> None:
     host = CdnHost(tiny_mp4)
     first = f"{CDN}/signed/clip.mp4"
     host.routes[first] = _redirect(target)
-    jobs, root = _run(tmp_path, host, first)
+    jobs, root = _run(backend, tmp_path, host, first)
     _assert_refused(jobs, root, host, "private network")
     bad_requests = [url for url in host.requested if not url.startswith(f"{CDN}/")]
     assert bad_requests == [], f"the runner fetched a refused hop: {bad_requests}"
     assert host.requested.count(first) == 1
 
 
-def test_a_redirect_that_downgrades_to_plain_http_is_refused(tmp_path, tiny_mp4) -> None:
+def test_a_redirect_that_downgrades_to_plain_http_is_refused(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     first = f"{CDN}/signed/clip.mp4"
     host.routes[first] = _redirect("http://cdn2.example.com/clip.mp4", 301)
-    jobs, root = _run(tmp_path, host, first)
+    jobs, root = _run(backend, tmp_path, host, first)
     _assert_refused(jobs, root, host, "not HTTPS")
     assert "http://cdn2.example.com/clip.mp4" not in host.requested
 
 
-def test_a_redirect_loop_is_refused(tmp_path, tiny_mp4) -> None:
+def test_a_redirect_loop_is_refused(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     first = f"{CDN}/loop/a.mp4"
     host.routes[first] = _redirect(f"{CDN}/loop/b.mp4")
     host.routes[f"{CDN}/loop/b.mp4"] = _redirect(first)
-    jobs, root = _run(tmp_path, host, first)
+    jobs, root = _run(backend, tmp_path, host, first)
     _assert_refused(jobs, root, host, "redirected too many times")
 
 
-def test_a_clip_declared_larger_than_the_cap_is_refused_before_reading_it(tmp_path, tiny_mp4) -> None:
+def test_a_clip_declared_larger_than_the_cap_is_refused_before_reading_it(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/huge.mp4"
     host.routes[url] = _declared(5 * CAP, b"")
-    jobs, root = _run(tmp_path, host, url, max_clip_bytes=CAP)
+    jobs, root = _run(backend, tmp_path, host, url, max_clip_bytes=CAP)
     _assert_refused(jobs, root, host, "5 MB", "1 MB cap")
 
 
-def test_a_clip_that_keeps_coming_past_the_cap_is_cut_off(tmp_path, tiny_mp4) -> None:
+def test_a_clip_that_keeps_coming_past_the_cap_is_cut_off(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/endless.mp4"
     host.routes[url] = _streamed(200, tiny_mp4[:32] + b"\0" * (64 * 1024 - 32))  # an ftyp head, then 12 MB
-    jobs, root = _run(tmp_path, host, url, max_clip_bytes=CAP)
+    jobs, root = _run(backend, tmp_path, host, url, max_clip_bytes=CAP)
     _assert_refused(jobs, root, host, "larger than the 1 MB cap")
 
 
-def test_an_html_page_instead_of_the_clip_is_refused(tmp_path, tiny_mp4) -> None:
+def test_an_html_page_instead_of_the_clip_is_refused(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/login.mp4"
     host.routes[url] = _body(b"<!DOCTYPE html><html><body>Sign in to continue</body></html>", "text/html")
-    jobs, root = _run(tmp_path, host, url)
+    jobs, root = _run(backend, tmp_path, host, url)
     _assert_refused(jobs, root, host, "web page")
 
 
-def test_html_labelled_as_video_is_refused(tmp_path, tiny_mp4) -> None:
+def test_html_labelled_as_video_is_refused(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/mislabelled.mp4"
     host.routes[url] = _body(b"<!DOCTYPE html><html><body>Access denied</body></html>" * 20)
-    jobs, root = _run(tmp_path, host, url)
+    jobs, root = _run(backend, tmp_path, host, url)
     _assert_refused(jobs, root, host, "not a video file")
 
 
-def test_random_bytes_labelled_as_video_are_refused(tmp_path, tiny_mp4) -> None:
+def test_random_bytes_labelled_as_video_are_refused(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/noise.mp4"
     host.routes[url] = _body(os.urandom(200_000))
-    jobs, root = _run(tmp_path, host, url)
+    jobs, root = _run(backend, tmp_path, host, url)
     _assert_refused(jobs, root, host, "not a video file")
 
 
-def test_a_video_header_over_garbage_is_refused_when_it_cannot_be_opened(tmp_path, tiny_mp4) -> None:
+def test_a_video_header_over_garbage_is_refused_when_it_cannot_be_opened(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/garbage.mp4"
     host.routes[url] = _body(tiny_mp4[:32] + os.urandom(100_000))
-    jobs, root = _run(tmp_path, host, url)
+    jobs, root = _run(backend, tmp_path, host, url)
     _assert_refused(jobs, root, host, "could not be opened as a video")
 
 
 @pytest.mark.slow  # the runner waits 2 s, then 4 s, between download tries
-def test_a_clip_cut_short_of_its_length_is_retried_then_given_up_without_keeping_it(tmp_path, tiny_mp4) -> None:
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the store has no part in the waits
+def test_a_clip_cut_short_of_its_length_is_retried_then_given_up_without_keeping_it(
+    tmp_path, tiny_mp4, backend
+) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/cut.mp4"
     host.routes[url] = _declared(len(tiny_mp4), tiny_mp4[: len(tiny_mp4) // 2])
     started = time.monotonic()
-    jobs, root = _run(tmp_path, host, url, download_attempts=2)
+    jobs, root = _run(backend, tmp_path, host, url, download_attempts=2)
     _assert_refused(jobs, root, host, "could not be downloaded after 2 tries", "press Retry")
     assert host.requested.count(url) == 2
     assert time.monotonic() - started < 20
 
 
-def test_a_clip_cut_short_without_a_declared_length_is_refused(tmp_path, tiny_mp4) -> None:
+def test_a_clip_cut_short_without_a_declared_length_is_refused(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/half.mp4"
     host.routes[url] = _body(tiny_mp4[: len(tiny_mp4) // 2])
-    jobs, root = _run(tmp_path, host, url)
+    jobs, root = _run(backend, tmp_path, host, url)
     _assert_refused(jobs, root, host, "could not be opened as a video")
 
 
-def test_an_expired_clip_is_refused_with_a_plain_message(tmp_path, tiny_mp4) -> None:
+def test_an_expired_clip_is_refused_with_a_plain_message(tmp_path, tiny_mp4, backend) -> None:
     host = CdnHost(tiny_mp4)
     url = f"{CDN}/expired.mp4"
     host.routes[url] = lambda request: httpx.Response(404, text="NoSuchKey")
-    jobs, root = _run(tmp_path, host, url)
+    jobs, root = _run(backend, tmp_path, host, url)
     _assert_refused(jobs, root, host, "no longer has the clip")

@@ -28,6 +28,7 @@ from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner
 from kling_lab.store import NewJob, Store
 from tests.emulator import Emulator
+from tests.reliability.backends import Backend
 from tests.reliability.helpers import assert_no_partial_clips, fast_config, is_human_reason, wait_final
 
 HANG = 3.0  # longer than the runner's 2 s read timeout
@@ -97,8 +98,11 @@ def _prompts(host: str, n: int) -> list[str]:
     return prompts
 
 
-def run_soak(emu: Emulator, data_dir: Path, *, rounds: int = 1) -> SoakResult:
-    """Run `rounds` × 30 jobs through one runner against `emu` with the fault table, and check every invariant."""
+def run_soak(emu: Emulator, data_dir: Path, *, rounds: int = 1, database_url: str | None = None) -> SoakResult:
+    """Run `rounds` × 30 jobs through one runner against `emu` with the fault table, and check every invariant.
+
+    `database_url` runs it on that store (e.g. PostgreSQL) instead of the data dir's SQLite file.
+    """
     emu.reset()
     emu.configure(latency=0.3)
     for _ in range(rounds):
@@ -106,8 +110,9 @@ def run_soak(emu: Emulator, data_dir: Path, *, rounds: int = 1) -> SoakResult:
             emu.add_fault(kind, host=host, op=op, **options)
     emu.add_outcome("fail", reason="The scene was too dark to render.", match="sunset", count=2 * rounds)
 
-    settings = load_settings(environ={**emu.env(), "KLING_LAB_DATA_DIR": str(data_dir)}, secrets={})
-    store = Store(settings.database_path)
+    database = {"KLING_LAB_DATABASE_URL": database_url} if database_url else {}
+    settings = load_settings(environ={**emu.env(), "KLING_LAB_DATA_DIR": str(data_dir), **database}, secrets={})
+    store = Store.from_url(settings.database_url, settings.database_path)
     runner = JobRunner(store, MediaStore(settings.media_dir), settings, config=fast_config())
     batches = []
     for round_no in range(rounds):
@@ -124,6 +129,7 @@ def run_soak(emu: Emulator, data_dir: Path, *, rounds: int = 1) -> SoakResult:
         jobs = wait_final(store, batches, timeout=60 * rounds)
     finally:
         runner.stop()
+        store.close()
 
     stats = emu.stats()
     assert stats["server_errors"] == []
@@ -195,12 +201,12 @@ def emu():
 
 
 @pytest.mark.slow
-def test_thirty_jobs_under_every_fault_end_cleanly_with_one_create_each(emu, tmp_path) -> None:
-    result = run_soak(emu, tmp_path / "data")
+def test_thirty_jobs_under_every_fault_end_cleanly_with_one_create_each(emu, tmp_path, backend: Backend) -> None:
+    result = run_soak(emu, tmp_path / "data", database_url=backend.url)
     assert result.jobs == 30
     assert result.faults_injected >= len(FAULTS)
     assert result.states.get("done", 0) >= 15
     print(
-        f"\nfault soak: jobs={result.jobs} faults_injected={result.faults_injected} "
+        f"\nfault soak ({backend.name}): jobs={result.jobs} faults_injected={result.faults_injected} "
         f"accepted_creates={result.accepted_creates} states={result.states}"
     )

@@ -31,6 +31,7 @@ from kling_lab.request import GenerationRequest
 from kling_lab.runner import JobRunner
 from kling_lab.store import NewJob, Store
 from tests.emulator import Emulator
+from tests.reliability.backends import Backend
 from tests.reliability.helpers import assert_no_partial_clips, fast_config, is_human_reason, wait_final
 
 CLIP_SIZE = 700_000  # several 256 KiB chunks, so a write can fail part-way through the clip
@@ -130,11 +131,13 @@ def emu():
 
 
 @pytest.fixture
-def lab(emu: Emulator, tmp_path: Path):
+def lab(emu: Emulator, tmp_path: Path, backend: Backend):
+    """A runner on the test's store (SQLite or PostgreSQL) whose media sit in the data dir the faults hit."""
     emu.reset()
     emu.configure(latency=0.2, video_size=CLIP_SIZE)
-    settings = load_settings(environ={**emu.env(), "KLING_LAB_DATA_DIR": str(tmp_path / "data")}, secrets={})
-    store = Store(settings.database_path)
+    settings = load_settings(environ={**emu.env(), "KLING_LAB_DATA_DIR": str(tmp_path / "data"), **backend.env},
+                             secrets={})
+    store = backend.store(settings.data_dir)
     runner = JobRunner(store, MediaStore(settings.media_dir), settings, config=fast_config())
     runner.start()
     yield store, runner, settings.media_dir

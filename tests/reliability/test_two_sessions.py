@@ -22,10 +22,11 @@ from kling_lab.config import load_settings
 from kling_lab.pricing import load_price_book
 from kling_lab.providers.base import JobState
 from kling_lab.request import GenerationRequest
-from kling_lab.store import BudgetExceeded, Store
+from kling_lab.store import BudgetExceeded
 from kling_lab.user_settings import UserSettings, save_user_settings
 from tests.e2e.conftest import GRID_VIDEOS_JS, run_app, wait_for_app
 from tests.emulator import Emulator
+from tests.reliability.backends import Backend
 from tests.reliability.helpers import wait_final
 from tests.reliability.live import cli_env, json_of, page_text, start_cli, wait_until
 
@@ -66,7 +67,7 @@ def _communicate(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[
 
 
 def test_two_browser_sessions_and_the_cli_at_once_each_get_exactly_their_own_jobs(
-    chromium, tab, tmp_path: Path
+    chromium, tab, tmp_path: Path, backend: Backend
 ) -> None:
     data_dir = tmp_path / "data"
     expected = {
@@ -74,13 +75,14 @@ def test_two_browser_sessions_and_the_cli_at_once_each_get_exactly_their_own_job
         "second tab": ("kie", "a grey owl over {dune|ember} fields", {"dune", "ember"}),
         "cli": ("fal", "a black cat on {frost|garnet|harbor|indigo} stones", {"frost", "garnet", "harbor", "indigo"}),
     }
-    with Emulator(latency=1.0) as emu, run_app(data_dir, emu.env()) as app:
+    with Emulator(latency=1.0) as emu, run_app(data_dir, {**emu.env(), **backend.env}) as app:
         context, other = _new_tab(chromium)
         try:
             _compose(tab, app.url, "fal.ai", expected["first tab"][1])
             _compose(other, app.url, "Kie.ai", expected["second tab"][1])
             host, template, _ = expected["cli"]
-            cli = start_cli(["generate", template, "--provider", host, "--detach"], cli_env(data_dir, emu.env()))
+            cli = start_cli(["generate", template, "--provider", host, "--detach"],
+                            cli_env(data_dir, {**emu.env(), **backend.env}))
             tab.get_by_role("button", name="Generate").click()
             other.get_by_role("button", name="Generate").click()
             tab.wait_for_url("**/compare?batch=*", timeout=30_000)
@@ -90,7 +92,7 @@ def test_two_browser_sessions_and_the_cli_at_once_each_get_exactly_their_own_job
             batches = {"first tab": _batch_of(tab), "second tab": _batch_of(other), "cli": json_of(result)["batch_id"]}
             assert len(set(batches.values())) == 3
 
-            store = Store(data_dir / "kling_lab.sqlite3")
+            store = backend.store(data_dir)
             jobs = wait_final(store, batches.values(), timeout=60)
             assert len(store.list_batches()) == 3
             assert len(jobs) == len(store.list_jobs(limit=100)) == 9 == len({j.id for j in jobs})
@@ -139,15 +141,15 @@ def _refusal_numbers(message: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
 
 
 def test_the_daily_budget_holds_when_two_batches_are_submitted_in_the_same_second(
-    chromium, tab, tmp_path: Path
+    chromium, tab, tmp_path: Path, backend: Backend
 ) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     budget = Decimal("1.50")  # one three-take fal batch ($1.05) fits, two don't
     save_user_settings(data_dir, UserSettings(budget_per_day=budget))
     refusals: list[tuple[str, str]] = []
-    with Emulator(latency=0.5) as emu, run_app(data_dir, emu.env()) as app:
-        store = Store(data_dir / "kling_lab.sqlite3")
+    with Emulator(latency=0.5) as emu, run_app(data_dir, {**emu.env(), **backend.env}) as app:
+        store = backend.store(data_dir)
 
         # 1. Two browser sessions press Generate together.
         context, other = _new_tab(chromium)
@@ -175,7 +177,7 @@ def test_the_daily_budget_holds_when_two_batches_are_submitted_in_the_same_secon
         # 2. Two `kling-lab generate` processes started together: $2.10 each, $2.55 left of $3.60.
         budget = Decimal("3.60")
         save_user_settings(data_dir, UserSettings(budget_per_day=budget))
-        env = cli_env(data_dir, emu.env())
+        env = cli_env(data_dir, {**emu.env(), **backend.env})
         args = ["generate", "a {red|blue|green} kite over {hills|sea}", "--provider", "fal", "--detach"]
         results = [_communicate(p) for p in [start_cli(args, env), start_cli(args, env)]]
         codes = sorted(r.returncode for r in results)
@@ -197,7 +199,7 @@ def test_the_daily_budget_holds_when_two_batches_are_submitted_in_the_same_secon
 
         def submit(name: str) -> None:
             plan = _fal_plan(f"a {name} {{at noon|at night}}", settings)
-            own_store = Store(data_dir / "kling_lab.sqlite3")
+            own_store = backend.store(data_dir)
             barrier.wait()
             try:
                 outcomes.append(submit_plan(own_store, plan, settings, UserSettings(budget_per_day=budget)))
