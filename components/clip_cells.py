@@ -11,7 +11,7 @@ from components.runtime import current_actor, get_lab
 from components.video_grid import GridClip, GridEvent
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.domain.jobs import JobState
-from kling_lab.lab import BatchRecord, BudgetExceeded, JobRecord
+from kling_lab.lab import FILE_TOKEN_PARAM, BatchRecord, BudgetExceeded, JobRecord
 from kling_lab.pricing import format_usd
 
 STATE_WORDS = {
@@ -27,12 +27,24 @@ STATE_WORDS = {
 }
 
 
-def clip_url(job: JobRecord) -> str | None:
-    return f"/clips/{job.id}.mp4" if job.state == JobState.DONE and job.video_path else None
+def files_token() -> str:
+    """The token this session's file URLs carry (the routes serve nothing without one that covers the file)."""
+    return get_lab().file_token(current_actor())
 
 
-def thumb_url(job: JobRecord) -> str | None:
-    return f"/thumbs/{job.id}.jpg" if job.thumb_path else None
+def file_url(path: str, token: str, **params: str) -> str:
+    """A route URL with this session's file token, e.g. file_url("/exports/b_1.zip", token)."""
+    from urllib.parse import urlencode
+
+    return f"{path}?{urlencode({**params, FILE_TOKEN_PARAM: token})}"
+
+
+def clip_url(job: JobRecord, token: str) -> str | None:
+    return file_url(f"/clips/{job.id}.mp4", token) if job.state == JobState.DONE and job.video_path else None
+
+
+def thumb_url(job: JobRecord, token: str) -> str | None:
+    return file_url(f"/thumbs/{job.id}.jpg", token) if job.thumb_path else None
 
 
 def cell_detail(job: JobRecord, now: float | None = None) -> str:
@@ -51,18 +63,19 @@ def cell_detail(job: JobRecord, now: float | None = None) -> str:
     return f"{words} · {elapsed:.0f} s"
 
 
-def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, show_cost: bool = True) -> GridClip:
+def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, token: str, show_cost: bool = True) -> GridClip:
+    """A grid cell for `job`; its video and poster URLs carry `token` (from `files_token()` or the door)."""
     return GridClip(
         clip_id=job.id,
         label=job.label,
         host=CAPABILITIES[job.provider].label,
         state=job.state.value,
-        url=clip_url(job),
+        url=clip_url(job, token),
         aspect_ratio=job.request.aspect_ratio,
         duration=job.video_duration or float(job.request.duration),
         cost_text=format_usd(job.cost) if show_cost else None,
         detail=cell_detail(job),
-        poster=thumb_url(job),
+        poster=thumb_url(job, token),
         picked=batch is not None and batch.winner_job_id == job.id,
         starred=job.starred,
         rating=job.rating,

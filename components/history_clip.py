@@ -7,11 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from components.clip_cells import clip_details, escape_markdown, to_grid_clip
+from components.clip_cells import clip_details, escape_markdown, file_url, files_token, to_grid_clip
 from components.runtime import current_actor, get_lab
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
-from kling_lab.lab import MAX_TEXT_CHARS, BudgetExceeded, JobRecord
+from kling_lab.lab import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, allowed
 from kling_lab.pricing import PriceBook, format_usd
 
 SELECTED = "history_selected"
@@ -73,7 +73,7 @@ def clip_panel(job: JobRecord, book: PriceBook) -> None:
     batch = lab.batch(actor, job.batch_id)
     st.subheader(escape_markdown(job.label))  # a label is the person's text: never markdown
     if job.video_path and job.deleted_at is None:
-        video_grid([to_grid_clip(job, batch)], key=f"history_player_{job.id}", allow_pick=False)
+        video_grid([to_grid_clip(job, batch, token=files_token())], key=f"history_player_{job.id}", allow_pick=False)
     cols = st.columns([1, 1, 1, 1, 1])
     if cols[0].button("Load into Compose", icon=":material/edit_note:", key=f"load_{job.id}"):
         load_into_compose(job)
@@ -83,20 +83,12 @@ def clip_panel(job: JobRecord, book: PriceBook) -> None:
                       help="Sends the same request again as a new clip; the price shown is what it costs now."):
         st.session_state[f"confirm_rerun_{job.id}"] = True
     if job.video_path and job.deleted_at is None:
-        cols[2].link_button("Download MP4", f"/clips/{job.id}.mp4?download=1", icon=":material/download:")
+        cols[2].link_button("Download MP4", file_url(f"/clips/{job.id}.mp4", files_token(), download="1"),
+                            icon=":material/download:")
     cols[3].page_link("pages/compare.py", label="Open batch", icon=":material/grid_view:",
                       query_params={"batch": job.batch_id})
-    with cols[4].popover("Delete", icon=":material/delete:"):
-        st.write("Delete this clip's video and thumbnail? Its request and cost stay in the spend record.")
-        if st.button("Delete for good", type="primary", key=f"delete_{job.id}"):
-            try:
-                lab.delete(actor, job.id)
-            except (ValueError, KeyError) as exc:
-                st.error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else "That clip no longer exists."))
-                return
-            st.session_state.pop(SELECTED, None)
-            st.toast("Clip deleted; its spend record is kept.")
-            st.rerun()
+    if allowed(actor, "delete"):
+        _delete_button(cols[4], job)
     if st.session_state.get(f"confirm_rerun_{job.id}"):
         _confirm_rerun(job, book)
     left, right = st.columns([1, 1])
@@ -119,6 +111,21 @@ def clip_panel(job: JobRecord, book: PriceBook) -> None:
                 st.caption(f"{escape_markdown(review.name)} {verb}{text}")
     with st.expander("Exact request, task id and events", icon=":material/receipt_long:"):
         clip_details(job)
+
+
+def _delete_button(where: st.delta_generator.DeltaGenerator, job: JobRecord) -> None:
+    """Delete, only for someone allowed to (the door refuses anyone else anyway)."""
+    with where.popover("Delete", icon=":material/delete:"):
+        st.write("Delete this clip's video and thumbnail? Its request and cost stay in the spend record.")
+        if st.button("Delete for good", type="primary", key=f"delete_{job.id}"):
+            try:
+                get_lab().delete(current_actor(), job.id)
+            except (ValueError, KeyError) as exc:
+                st.error(escape_markdown(str(exc) if not isinstance(exc, KeyError) else "That clip no longer exists."))
+                return
+            st.session_state.pop(SELECTED, None)
+            st.toast("Clip deleted; its spend record is kept.")
+            st.rerun()
 
 
 def _confirm_rerun(job: JobRecord, book: PriceBook) -> None:

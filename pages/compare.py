@@ -1,31 +1,37 @@
 """Compare: one batch's takes side by side in a synchronized grid, live while they are made.
 
-The batch comes from `?batch=<id>`, so a reload or a shared link shows the same
-batch from the store. The grid refreshes itself only while a clip is still moving.
+The batch comes from `?batch=<id>`, so a reload shows the same batch from the
+store. The grid refreshes itself only while a clip is still moving. "Copy review
+link" makes a link (through the door) that opens this batch's board only.
 """
 
 import time
 
 import streamlit as st
 
-from components.clip_cells import apply_grid_event, clip_actions, clip_details, escape_markdown, to_grid_clip
-from components.review_board import review_board, reviewer
+from components.clip_cells import (
+    apply_grid_event,
+    clip_actions,
+    clip_details,
+    escape_markdown,
+    files_token,
+    to_grid_clip,
+)
+from components.review_board import lab_base_url
 from components.runtime import current_actor, get_lab
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.domain.jobs import JobState
+from kling_lab.lab import allowed
 from kling_lab.pricing import format_usd
 
-lab = get_lab()
-review = st.query_params.get("view") == "review"
-# On a review link whoever holds the board is a reviewer: they read (and pick and comment) as one.
-actor = reviewer() if review else current_actor()
+lab, actor = get_lab(), current_actor()
 
-st.title("Review" if review else "Compare")
+st.title("Compare")
 
 batch_id = st.query_params.get("batch")
-recent = [] if review else lab.batches(actor, limit=20)  # a review link shows its one batch, no list
-if not batch_id and not review:
+recent = lab.batches(actor, limit=20)
+if not batch_id:
     if not recent:
         st.info("No batches yet. Write a prompt on Compose and press Generate.", icon=":material/movie:")
         st.page_link("pages/compose.py", label="Go to Compose", icon=":material/edit_note:")
@@ -38,10 +44,6 @@ if batch is None:
     # The id comes from the link: shown as text, never as markdown.
     st.error(f"There is no batch “{escape_markdown(batch_id)}” in this Kling Lab's history.",
              icon=":material/search_off:")
-    st.stop()
-
-if review:
-    review_board(batch)
     st.stop()
 
 header, chooser = st.columns([3, 1], vertical_alignment="bottom")
@@ -59,11 +61,21 @@ with chooser:
         st.query_params["batch"] = choice
         st.rerun()
 
+if allowed(actor, "share"):
+    share, shown = st.columns([1, 4], vertical_alignment="center")
+    if share.button("Copy review link", icon=":material/share:", key="make_review_link",
+                    help="A link that opens this batch's review board only, for 7 days; revoke it in History."):
+        url, _ = lab.make_review_link(actor, batch_id, "7d", base_url=lab_base_url(lab.settings_for(actor).public_url))
+        st.session_state[f"review_link_{batch_id}"] = url
+    if f"review_link_{batch_id}" in st.session_state:
+        shown.code(st.session_state[f"review_link_{batch_id}"], language=None, wrap_lines=True)
+
 moving = lab.is_moving(actor, batch_id)
 
 
 @st.fragment(run_every=2 if moving else None)
 def live_batch() -> None:
+    token = files_token()
     jobs = lab.batch_jobs(actor, batch_id)
     current = lab.batch(actor, batch_id)
     done = sum(j.state == JobState.DONE for j in jobs)
@@ -76,7 +88,7 @@ def live_batch() -> None:
         summary += f" · {still} in progress"
     st.markdown(summary)
     video_grid(
-        [to_grid_clip(job, current) for job in jobs],
+        [to_grid_clip(job, current, token=token) for job in jobs],
         key=f"grid_{batch_id}",
         on_event=lambda event: apply_grid_event(batch_id, event),
     )

@@ -1,13 +1,15 @@
-"""History: every clip ever made, newest first; filter, open, reuse, export and share."""
+"""History: every clip ever made, newest first; filter, open, reuse, export, share and revoke review links."""
 
 import time
 
 import streamlit as st
 
-from components.clip_cells import escape_markdown
+from components.clip_cells import escape_markdown, file_url, files_token
 from components.history_clip import SELECTED, clip_card, clip_panel
 from components.history_filters import history_filters
+from components.review_board import lab_base_url
 from components.runtime import current_actor, get_lab
+from kling_lab.lab import allowed
 from kling_lab.pricing import format_usd
 
 PAGE_SIZE = 24
@@ -52,6 +54,32 @@ winners = {b.id: b.winner_job_id for b in (lab.batch(actor, i) for i in batches_
 review_picks = {r.job_id for i in batches_on_page for r in lab.reviews(actor, i) if r.kind == "pick"}
 
 
+def _review_links(batch_id: str) -> None:
+    """The batch's live review links, each with Revoke, and a button for a new one."""
+    now = time.time()
+    live = [link for link in lab.review_links(actor, batch_id) if link.live(now)]
+    with st.popover(f"Review links ({len(live)})", icon=":material/co_present:"):
+        if st.button("New review link (7 days)", key=f"new_link_{batch_id}", icon=":material/add_link:"):
+            url, _ = lab.make_review_link(actor, batch_id, "7d",
+                                          base_url=lab_base_url(lab.settings_for(actor).public_url))
+            st.session_state[f"review_link_{batch_id}"] = url
+            st.rerun()
+        if f"review_link_{batch_id}" in st.session_state:
+            st.code(st.session_state[f"review_link_{batch_id}"], language=None, wrap_lines=True)
+        for link in live:
+            cols = st.columns([3, 1], vertical_alignment="center")
+            until = time.strftime("%Y-%m-%d %H:%M", time.localtime(link.expires_at))
+            cols[0].caption(f"Made {time.strftime('%m-%d %H:%M', time.localtime(link.created_at))} by "
+                            f"{escape_markdown(link.created_by)} · open until {until}")
+            if cols[1].button("Revoke", key=f"revoke_{link.id}", icon=":material/link_off:"):
+                lab.revoke_review_link(actor, link.id)
+                st.session_state.pop(f"review_link_{batch_id}", None)
+                st.toast("Revoked: the link opens nothing from now on.")
+                st.rerun()
+        if not live:
+            st.caption("No live review links for this batch.")
+
+
 def _gallery(items: list) -> None:
     for start in range(0, len(items), COLUMNS):
         cols = st.columns(COLUMNS)
@@ -76,9 +104,12 @@ if grouped:
                 "Contact sheet", data=lambda b=batch_id: lab.contact_sheet(actor, b), file_name=f"{batch_id}.png",
                 mime="image/png", icon=":material/photo_library:", key=f"sheet_{batch_id}", on_click="ignore",
             )
-            actions[2].link_button("Export zip", f"/exports/{batch_id}.zip", icon=":material/folder_zip:")
-            actions[3].link_button("Review link", f"/compare?batch={batch_id}&view=review",
-                                   icon=":material/co_present:")
+            if allowed(actor, "export"):
+                actions[2].link_button("Export zip", file_url(f"/exports/{batch_id}.zip", files_token()),
+                                       icon=":material/folder_zip:")
+            if allowed(actor, "share"):
+                with actions[3]:
+                    _review_links(batch_id)
             reviews = lab.reviews(actor, batch_id)
             for review in reviews[-5:]:
                 verb = "picked a take" if review.kind == "pick" else "said"

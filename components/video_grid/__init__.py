@@ -135,13 +135,15 @@ def video_grid(
     key: str,
     show_cost: bool = True,
     allow_pick: bool = True,
+    allow_marks: bool = True,
     on_event: Callable[[GridEvent], None] | None = None,
 ) -> GridEvent | None:
     """Show up to ten clips in one synchronized player and return the user's last action.
 
     Every clip plays on one shared transport (play/pause, scrubber, frame step, loop, speed);
     clips without a ``url`` show their state in place and join playback when their URL arrives,
-    without restarting the others. Returns the pick/star/rate the user just made, on the one
+    without restarting the others; ``allow_marks=False`` leaves out the star and rating buttons.
+    Returns the pick/star/rate the user just made, on the one
     rerun it caused, else None. ``on_event`` (optional) receives the same event before the
     script body runs, which suits writing it to the store. Raises ValueError on more than ten
     clips, duplicate ids, an unknown state or aspect ratio, or a ``data:``/``blob:`` URL.
@@ -162,6 +164,7 @@ def video_grid(
             "clips": [dataclasses.asdict(clip) for clip in clips],
             "show_cost": show_cost,
             "allow_pick": allow_pick,
+            "allow_marks": allow_marks,
         },
         on_event_change=_forward,
     )

@@ -165,6 +165,7 @@ class Grid {
   update(data) {
     this.showCost = data.show_cost !== false;
     this.allowPick = data.allow_pick !== false;
+    this.allowMarks = data.allow_marks !== false;
     const clips = (Array.isArray(data.clips) ? data.clips : []).slice(0, 10);
     const seen = new Set();
     clips.forEach((clip, i) => {
@@ -294,6 +295,11 @@ class Grid {
     cell.enlargeBtn.title = "Enlarge (double-click the clip; Esc returns)";
     cell.pickBtn.setAttribute("aria-label", `Pick ${label}`);
     cell.pickBtn.hidden = !this.allowPick;
+    // A review board has no stars or ratings: the buttons are not in its page at all.
+    if (!this.allowMarks) {
+      cell.starBtn.remove();
+      cell.rating.remove();
+    }
     const noVideo = !cell.video;
     for (const b of [cell.soloBtn, cell.starBtn, cell.pickBtn, cell.enlargeBtn, ...cell.rateBtns]) b.disabled = noVideo;
     this.renderMarks(cell);

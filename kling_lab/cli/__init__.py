@@ -11,12 +11,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from kling_lab.auth.secret_key import SecretKeyError
 from kling_lab.cli.generate import cmd_generate
 from kling_lab.cli.history import cmd_history
 from kling_lab.cli.jobs import cmd_cancel, cmd_retry
 from kling_lab.cli.output import EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, InvalidInput, Output
 from kling_lab.cli.parser import _check_text_arguments, build_parser
 from kling_lab.cli.planning import cmd_estimate, cmd_expand, cmd_validate
+from kling_lab.cli.review_link import cmd_review_link
 from kling_lab.cli.worker import cmd_worker
 from kling_lab.store import DatabaseUnavailable, NewerSchema, UnsupportedDatabase
 from kling_lab.user_settings import resolve_settings
@@ -46,6 +48,7 @@ COMMANDS = {
     "worker": cmd_worker,
     "retry": cmd_retry,
     "cancel": cmd_cancel,
+    "review-link": cmd_review_link,
 }
 
 
@@ -56,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _check_text_arguments(args)
-        settings = resolve_settings(secrets=_project_secrets())
+        secrets = _project_secrets()
+        settings = resolve_settings(secrets=secrets)
+        if args.command == "review-link":
+            return cmd_review_link(args, out, settings, secrets)
         return COMMANDS[args.command](args, out, settings)
     except InvalidInput as exc:
         if out.as_json:
@@ -64,8 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             out.note("\n".join(exc.errors))
         return EXIT_INVALID
-    except (UnsupportedDatabase, DatabaseUnavailable, NewerSchema) as exc:
-        # A database URL or server problem is the operator's to fix: one plain sentence, no traceback.
+    except (UnsupportedDatabase, DatabaseUnavailable, NewerSchema, SecretKeyError) as exc:
+        # A database URL, server or secret problem is the operator's to fix: one plain sentence, no traceback.
         if out.as_json:
             out.emit({"ok": False, "errors": [str(exc)]}, "")
         else:

@@ -120,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detach", action="store_true",
                    help="only record the request for the app or worker that is making the clip")
 
-    for name in ("expand", "estimate", "validate", "generate", "history", "worker", "retry", "cancel"):
+    p = sub.add_parser("review-link", help="print a link that opens one batch's review board only")
+    p.add_argument("batch", help="the batch id (history list --json shows them)")
+    p.add_argument("--expires", default="7d", help="how long it opens the board: 7d, 12h, 90m, 2w (at most 365d)")
+
+    for name in ("expand", "estimate", "validate", "generate", "history", "worker", "retry", "cancel",
+                 "review-link"):
         sub.choices[name].add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     hl.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     he.add_argument("--json", action="store_true", default=argparse.SUPPRESS)

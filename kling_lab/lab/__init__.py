@@ -6,9 +6,10 @@ every path. Each call names its `Actor`; `allowed` is the one table of who may
 do what, where sign-in and roles plug in. `build_root` composes the process's
 parts once and hands out the `Lab`.
 
-- `actors`: `Actor`, `allowed`, `NotAllowed`: who may do what.
+- `actors`: `Actor`, `Scope`, `allowed`, `NotAllowed`: who may do what, and the one-batch rule of review links.
 - `door`: `Lab` and its actions (submit, re-run, retry, cancel, delete, pick, annotate, review).
 - `reads`, `files`, `changes`: what the screens read, the files the routes serve, settings and prices.
+- `links`: review links (make, list, revoke, open) and the file tokens in route URLs.
 - `root`: `build_root` / `LabRoot`, the composition root.
 
 The types and constants a screen needs come from here too, so pages and
@@ -17,10 +18,13 @@ components never import the store, the runner, the media folder or the config.
 
 from __future__ import annotations
 
+from kling_lab.auth.review_links import LinkRefusal
+from kling_lab.auth.secret_key import SecretKeyError
 from kling_lab.batches import BatchPlan
 from kling_lab.config import DEFAULT_BASE_URLS, Settings
-from kling_lab.lab.actors import ACTION_WORDS, Action, Actor, ActorKind, NotAllowed, allowed
+from kling_lab.lab.actors import ACTION_WORDS, Action, Actor, ActorKind, NotAllowed, Scope, allowed
 from kling_lab.lab.door import Lab
+from kling_lab.lab.links import FILE_TOKEN_PARAM, REVIEW_PARAM
 from kling_lab.lab.root import LabRoot, build_root
 from kling_lab.runner import DEFAULT_CONCURRENCY
 from kling_lab.store import (
@@ -31,20 +35,24 @@ from kling_lab.store import (
     EventRecord,
     JobQuery,
     JobRecord,
+    LinkRecord,
     NewerSchema,
     ReviewRecord,
     UnsupportedDatabase,
 )
 from kling_lab.user_settings import UserSettings, parse_base_url, parse_budget
 
-STORE_PROBLEMS = (UnsupportedDatabase, DatabaseUnavailable, NewerSchema)
-"""What opening the store can fail with that the operator must fix; each says so in one plain sentence."""
+STORE_PROBLEMS = (UnsupportedDatabase, DatabaseUnavailable, NewerSchema, SecretKeyError)
+"""What building the process's parts (the store, the server secret) can fail with that the operator must fix;
+each says so in one plain sentence."""
 
 __all__ = [
     "STORE_PROBLEMS",
     "ACTION_WORDS",
     "DEFAULT_BASE_URLS",
     "DEFAULT_CONCURRENCY",
+    "FILE_TOKEN_PARAM",
+    "REVIEW_PARAM",
     "MAX_TEXT_CHARS",
     "Action",
     "Actor",
@@ -57,8 +65,11 @@ __all__ = [
     "JobRecord",
     "Lab",
     "LabRoot",
+    "LinkRecord",
+    "LinkRefusal",
     "NotAllowed",
     "ReviewRecord",
+    "Scope",
     "Settings",
     "UserSettings",
     "allowed",

@@ -1,8 +1,11 @@
 """Who is asking, and the one table of who may do what.
 
 Every call through the door names an `Actor`. `allowed` decides from the
-actor's kind alone today; sign-in (owner, member) and review links (reviewer,
-later limited to one batch) plug in here without touching a screen.
+actor's kind; a reviewer also carries a `Scope` (the one batch its review link
+opens), and `check` is the one place that rule lives: a scoped actor may act
+only on reads and reviews that name its batch (or a clip of it), and never on
+anything that names no batch (lists, search, spend, settings, prices, exports,
+events). A reviewer without a scope may do nothing but ask for health.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Literal
 ActorKind = Literal["local", "owner", "member", "reviewer", "cli", "worker", "host", "anonymous"]
 Action = Literal[
     "submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review",
-    "read", "read_costs", "upload", "export", "settings", "callback", "health",
+    "read", "read_costs", "upload", "export", "share", "settings", "callback", "health",
 ]
 
 # What each action is, in the words of the sentence that refuses it ("You can't ... with this link or account.").
@@ -31,6 +34,7 @@ ACTION_WORDS: dict[str, str] = {
     "read_costs": "see what was spent",
     "upload": "upload frames",
     "export": "export batches",
+    "share": "make or revoke review links",
     "settings": "change settings or prices",
     "callback": "send host callbacks",
     "health": "ask how the server is",
@@ -55,6 +59,24 @@ _ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
+SCOPED_ACTIONS = frozenset({"read", "review"})
+"""What a scoped actor (a review link's holder) may do, and only on its own batch."""
+
+OUTSIDE_SCOPE = "This review link opens one batch's board only."
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a review link opens: one target (a batch) of one kind, through one link id (for revocation)."""
+
+    kind: str
+    target: str
+    link_id: str
+
+    def covers(self, kind: str, target: str | None) -> bool:
+        return target is not None and self.kind == kind and self.target == target
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is asking: the person at this machine, a signed-in owner or member, a reviewer with a link,
@@ -64,6 +86,8 @@ class Actor:
     name: str = ""
     typed_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Keys this person typed in their browser session: used for their own batches only, never stored."""
+    scope: Scope | None = None
+    """A reviewer's one batch (from a review link); None for everyone else."""
 
     @classmethod
     def local(cls, typed_keys: Mapping[str, str] | None = None) -> Actor:
@@ -77,6 +101,11 @@ class Actor:
     def host(cls, provider: str) -> Actor:
         return cls("host", name=provider)
 
+    @classmethod
+    def review_link(cls, batch_id: str, link_id: str, name: str = "", *, kind: str = "batch") -> Actor:
+        """The holder of a review link: may watch, pick and comment on that one batch only."""
+        return cls("reviewer", name=name, scope=Scope(kind, batch_id, link_id))
+
 
 class NotAllowed(Exception):
     """The actor may not do this; the message says so plainly."""
@@ -87,7 +116,26 @@ def allowed(actor: Actor, action: Action) -> bool:
     return action in _ALLOWED.get(actor.kind, frozenset())
 
 
-def check(actor: Actor, action: Action) -> None:
-    """Raise `NotAllowed` with a plain sentence unless `actor` may do `action`."""
+def _refuse(action: str) -> NotAllowed:
+    return NotAllowed(f"You can't {ACTION_WORDS.get(action, action)} with this link or account.")
+
+
+def check(actor: Actor, action: Action, *, batch_id: str | None = None) -> None:
+    """Raise `NotAllowed` with a plain sentence unless `actor` may do `action` (on `batch_id`, when it names one).
+
+    The scope rule: an actor holding a scope may only read and review, only where the call names its own
+    batch; a reviewer without a scope may do nothing but `health`.
+    """
     if not allowed(actor, action):
-        raise NotAllowed(f"You can't {ACTION_WORDS.get(action, action)} with this link or account.")
+        raise _refuse(action)
+    if action == "health":
+        return
+    if actor.kind == "reviewer" and actor.scope is None:
+        raise _refuse(action)
+    if actor.scope is not None:
+        if action not in SCOPED_ACTIONS:
+            raise _refuse(action)
+        if batch_id is None:
+            raise NotAllowed(OUTSIDE_SCOPE)
+        if not actor.scope.covers("batch", batch_id):
+            raise NotAllowed(OUTSIDE_SCOPE)

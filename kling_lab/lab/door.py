@@ -8,13 +8,16 @@ is one operation.
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from kling_lab.batches import BatchPlan, retry_job, submit_plan, submit_rerun
-from kling_lab.lab.actors import Actor
+from kling_lab.lab.actors import Actor, check
 from kling_lab.lab.changes import Changes
 from kling_lab.lab.files import Files
+from kling_lab.lab.links import Links
 from kling_lab.lab.reads import Reads
 from kling_lab.pricing import PriceBook
 from kling_lab.store import JobRecord, new_batch_id
@@ -22,13 +25,21 @@ from kling_lab.store import JobRecord, new_batch_id
 log = logging.getLogger("kling_lab.lab")
 
 
-class Lab(Reads, Files, Changes):
+class Lab(Reads, Files, Changes, Links):
     """Every action and read of the lab, each with the actor who asks.
 
-    `Lab(store, media, runner, settings, preferences, price_book=None)`: `runner`
+    `Lab(store, media, runner, settings, preferences, price_book=None, secret=None)`: `runner`
     is None where nothing drives jobs in this process; `settings`, `preferences`
-    and `price_book` are callables read on every call.
+    and `price_book` are callables read on every call; `secret` gives the server secret that
+    signs review links and file tokens (None: a random one for this door only, as in tests).
     """
+
+    def __init__(self, *args: Any, secret: Callable[[], bytes] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if secret is None:
+            own = secrets.token_bytes(32)
+            secret = lambda: own  # noqa: E731
+        self._secret = secret
 
     def submit(
         self, actor: Actor, plan: BatchPlan, *, source: str = "app", budget_per_batch: Decimal | None = None
@@ -121,9 +132,28 @@ class Lab(Reads, Files, Changes):
 
     def review(self, actor: Actor, batch_id: str, *, kind: Literal["pick", "comment"], name: str,
                job_id: str | None = None, text: str = "") -> None:
-        """A reviewer's named pick or comment on a batch."""
-        self._check(actor, "review")
-        self.store.add_review(batch_id, name=name, kind=kind, job_id=job_id, text=text)
+        """A reviewer's named comment, or their one pick on the batch (None takes it back).
+
+        A reviewer is the link they came through and the name they typed; a pick needs a name and a clip
+        of this batch. Raises ValueError with a sentence otherwise.
+        """
+        check(actor, "review", batch_id=batch_id)
+        if not name.strip():
+            raise ValueError("Type your name first, so the team knows whose pick or comment it is.")
+        if kind == "pick" and job_id is not None:
+            job = self.store.get_job(job_id)
+            if job is None or job.batch_id != batch_id or job.deleted_at is not None:
+                raise ValueError("That clip is not one of this batch's takes.")
+        link_id = actor.scope.link_id if actor.scope is not None else ""
+        self.store.add_review(batch_id, name=name, kind=kind, job_id=job_id, text=text, link_id=link_id)
+
+    def my_pick(self, actor: Actor, batch_id: str, name: str) -> str | None:
+        """The clip this reviewer (their link and the name they typed) picked on the batch, or None."""
+        check(actor, "read", batch_id=batch_id)
+        if not name.strip():
+            return None
+        link_id = actor.scope.link_id if actor.scope is not None else ""
+        return self.store.review_pick(batch_id, link_id=link_id, name=name)
 
     def _hold(self, actor: Actor, batch_id: str) -> None:
         if self.runner is not None and actor.typed_keys:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kling_lab.exports import contact_sheet, export_batch
 from kling_lab.images import FrameRef
-from kling_lab.lab.actors import Actor
+from kling_lab.lab.actors import Actor, check
 from kling_lab.lab.base import DoorBase
 
 JOB_ID = re.compile(r"^j_[0-9a-f]{12}$")
@@ -36,16 +36,17 @@ class Files(DoorBase):
         return path if path.is_file() else None
 
     def clip_file(self, actor: Actor, job_id: str) -> Path | None:
-        """A clip's MP4, or None when there is no such clip, it was deleted, or it is not made yet."""
-        self._check(actor, "read")
-        if not self._shown(job_id):
+        """A clip's MP4, or None when there is no such clip, it was deleted, or it is not made yet.
+
+        A review link's holder gets its own batch's clips only (NotAllowed for any other, made or not).
+        """
+        if not self._shown(actor, job_id):
             return None
         return _existing(self.media.clip_path(job_id))
 
     def thumb_file(self, actor: Actor, job_id: str) -> Path | None:
         """A clip's thumbnail, on the same terms as its clip."""
-        self._check(actor, "read")
-        if not self._shown(job_id):
+        if not self._shown(actor, job_id):
             return None
         return _existing(self.media.thumb_path(job_id))
 
@@ -73,10 +74,10 @@ class Files(DoorBase):
         self._check(actor, "export")
         return contact_sheet(self.store, batch_id)
 
-    def _shown(self, job_id: str) -> bool:
-        if not JOB_ID.match(job_id):
-            return False
-        job = self.store.get_job(job_id)
+    def _shown(self, actor: Actor, job_id: str) -> bool:
+        """Checks `actor` may read the clip's batch (NotAllowed), then whether the clip is there to show."""
+        job = self.store.get_job(job_id) if JOB_ID.match(job_id) else None
+        check(actor, "read", batch_id=job.batch_id if job is not None else None)
         return job is not None and job.deleted_at is None
 
 

@@ -1,18 +1,21 @@
 """What the screens read through the door: settings, prices, plans, batches, clips, reviews, spend, health.
 
-Every read names its actor, so a reviewer's link (later: one batch only) and a
-signed-in member are decided here, not on a page.
+Every read names its actor, so a reviewer's link and a signed-in member are
+decided here, not on a page. A review link's holder reads only its batch, and
+what it reads is stripped of costs, host task ids, the lead's stars, ratings,
+notes and pick (`_for_board`), so no screen can leak them by accident.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from kling_lab.batches import BatchPlan, missing_keys, plan_batch
 from kling_lab.config import Settings
-from kling_lab.lab.actors import Actor
+from kling_lab.lab.actors import Actor, check
 from kling_lab.lab.base import DoorBase
 from kling_lab.pricing import PriceBook
 from kling_lab.request import GenerationRequest
@@ -60,17 +63,24 @@ class Reads(DoorBase):
         return self.store.list_batches(limit=limit, offset=offset)
 
     def batch(self, actor: Actor, batch_id: str) -> BatchRecord | None:
-        self._check(actor, "read")
-        return self.store.get_batch(batch_id)
+        check(actor, "read", batch_id=batch_id)
+        batch = self.store.get_batch(batch_id)
+        return _board_batch(batch) if batch is not None and actor.scope is not None else batch
 
     def batch_jobs(self, actor: Actor, batch_id: str) -> list[JobRecord]:
-        """A batch's clips in the order they were planned."""
-        self._check(actor, "read")
-        return self.store.jobs_for_batch(batch_id)
+        """A batch's clips in the order they were planned (a reviewer: its batch's, without deleted clips)."""
+        check(actor, "read", batch_id=batch_id)
+        jobs = self.store.jobs_for_batch(batch_id)
+        if actor.scope is not None:
+            return [_board_job(j) for j in jobs if j.deleted_at is None]
+        return jobs
 
     def job(self, actor: Actor, job_id: str) -> JobRecord | None:
-        self._check(actor, "read")
-        return self.store.get_job(job_id)
+        job = self.store.get_job(job_id)
+        check(actor, "read", batch_id=job.batch_id if job is not None else None)
+        if job is not None and actor.scope is not None:
+            return _board_job(job) if job.deleted_at is None else None
+        return job
 
     def search_jobs(self, actor: Actor, query: JobQuery, *, limit: int = 60, offset: int = 0) -> list[JobRecord]:
         """Clips matching History's filters, newest first."""
@@ -88,12 +98,12 @@ class Reads(DoorBase):
 
     def reviews(self, actor: Actor, batch_id: str) -> list[ReviewRecord]:
         """Reviewers' picks and comments on a batch, oldest first."""
-        self._check(actor, "read")
+        check(actor, "read", batch_id=batch_id)
         return self.store.reviews_for_batch(batch_id)
 
     def is_moving(self, actor: Actor, batch_id: str | None = None) -> bool:
         """True while a clip (of `batch_id`, or any) is not finished yet."""
-        self._check(actor, "read")
+        check(actor, "read", batch_id=batch_id)
         return self.store.has_unfinished(batch_id)
 
     # -- spend, storage and health -------------------------------------------------------------
@@ -118,3 +128,14 @@ class Reads(DoorBase):
         running = self.runner is not None and self.runner.running
         return {"status": "ok", "runner": "running" if running else "stopped",
                 "unfinished_jobs": self.store.has_unfinished()}
+
+
+def _board_job(job: JobRecord) -> JobRecord:
+    """A clip as a review board may see it: no costs, task ids, host details, stars, ratings or notes."""
+    return dataclasses.replace(job, host_task_id=None, host_extra={}, estimated_cost=None, actual_cost=None,
+                               details={}, starred=False, rating=None, notes="", error=None, error_kind=None)
+
+
+def _board_batch(batch: BatchRecord) -> BatchRecord:
+    """A batch as a review board may see it: no estimate, settings, notes or the lead's pick."""
+    return dataclasses.replace(batch, estimated_total=Decimal(0), settings={}, winner_job_id=None, notes="")

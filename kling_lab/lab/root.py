@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kling_lab.auth.secret_key import load_secret_key
 from kling_lab.config import Settings, load_settings, with_saved_settings
 from kling_lab.lab.door import Lab
 from kling_lab.media import MediaStore
@@ -29,11 +30,19 @@ class LabRoot:
     store: Store
     media: MediaStore
     runner: JobRunner | None
+    secret: bytes | None = field(default=None, repr=False)
+    """The server secret (signs review links and file tokens); None: read from the environment or the
+    data folder's secret.key on first use. Never stored in the database, never logged."""
     lab: Lab = field(init=False)
 
     def __post_init__(self) -> None:
         self.lab = Lab(self.store, self.media, self.runner, self.runner_settings, self.preferences,
-                       price_book=self.price_book)
+                       price_book=self.price_book, secret=self.server_secret)
+
+    def server_secret(self) -> bytes:
+        if self.secret is None:
+            self.secret = load_secret_key(self.settings.data_dir)
+        return self.secret
 
     def preferences(self) -> UserSettings:
         """Budgets, default provider, host limits and base URLs saved from Settings."""
@@ -61,12 +70,16 @@ def build_root(
     run_jobs: bool = True,
     runner_config: RunnerConfig | None = None,
 ) -> LabRoot:
-    """Read the settings, open the store and the media folder, and (with `run_jobs`) start the runner,
-    which resumes every unfinished job of the store."""
-    return open_root(load_settings(environ, secrets), run_jobs=run_jobs, runner_config=runner_config)
+    """Read the settings and the server secret, open the store and the media folder, and (with `run_jobs`)
+    start the runner, which resumes every unfinished job of the store. Raises SecretKeyError (its message
+    says what to do) for a configured secret that is too short."""
+    settings = load_settings(environ, secrets)
+    secret = load_secret_key(settings.data_dir, environ, secrets)
+    return open_root(settings, run_jobs=run_jobs, runner_config=runner_config, secret=secret)
 
 
-def open_root(settings: Settings, *, run_jobs: bool = True, runner_config: RunnerConfig | None = None) -> LabRoot:
+def open_root(settings: Settings, *, run_jobs: bool = True, runner_config: RunnerConfig | None = None,
+              secret: bytes | None = None) -> LabRoot:
     """The parts for settings already resolved (the CLI resolves them with `resolve_settings`)."""
     store = Store.from_url(settings.database_url, settings.database_path)
     media = MediaStore(settings.media_dir)
@@ -74,7 +87,7 @@ def open_root(settings: Settings, *, run_jobs: bool = True, runner_config: Runne
     if run_jobs:
         config = runner_config or RunnerConfig.with_saved_limits(settings.data_dir)
         runner = JobRunner(store, media, _with_saved(settings), config=config).start()
-    return LabRoot(settings, store, media, runner)
+    return LabRoot(settings, store, media, runner, secret)
 
 
 def _with_saved(settings: Settings) -> Settings:

@@ -13,9 +13,11 @@ and on PostgreSQL (a team's store: row-locked claims and budget checks).
     queries.py     history filters (JobQuery) as SQL expressions
     queue.py       claims, leases, transitions, cancel requests, retries
     ledger.py      spend and budget checks
+    review_book.py comments, one pick per reviewer, review links
     repository.py  Store, the one object the rest of Kling Lab holds
 """
 
+from kling_lab.store.database import UnstorableText
 from kling_lab.store.errors import BudgetExceeded, DatabaseUnavailable, LeaseLost, NewerSchema, UnsupportedDatabase
 from kling_lab.store.queries import JobQuery
 from kling_lab.store.records import (
@@ -23,6 +25,7 @@ from kling_lab.store.records import (
     BatchRecord,
     EventRecord,
     JobRecord,
+    LinkRecord,
     NewJob,
     ReviewRecord,
     SpendRecord,
@@ -43,11 +46,13 @@ __all__ = [
     "JobQuery",
     "JobRecord",
     "LeaseLost",
+    "LinkRecord",
     "NewJob",
     "NewerSchema",
     "ReviewRecord",
     "SpendRecord",
     "Store",
+    "UnstorableText",
     "UnsupportedDatabase",
     "new_batch_id",
     "new_id",

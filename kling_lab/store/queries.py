@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select, true
 
+from kling_lab.store.database import unstorable
 from kling_lab.store.records import JobRecord, job_from_row
-from kling_lab.store.schema import UNFINISHED_STATES, batches, jobs, reviews
+from kling_lab.store.schema import UNFINISHED_STATES, batches, jobs, review_picks
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ def job_filter(query: JobQuery) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = []
     if not query.include_deleted:
         clauses.append(jobs.c.deleted_at.is_(None))
-    if query.text and query.text.strip():
+    if query.text and unstorable(query.text):
+        clauses.append(false())  # no stored prompt, label or note holds a NUL: nothing matches, nothing is asked
+    elif query.text and query.text.strip():
         # Case-insensitive on both backends, with an escape so % and _ typed by a person match themselves.
         needle = query.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{needle}%"
@@ -56,7 +59,7 @@ def job_filter(query: JobQuery) -> ColumnElement[bool]:
     if query.starred_only:
         clauses.append(jobs.c.starred == 1)
     if query.picked_only:
-        picked_in_review = exists().where(reviews.c.job_id == jobs.c.id, reviews.c.kind == "pick")
+        picked_in_review = exists().where(review_picks.c.job_id == jobs.c.id)
         clauses.append(or_(batches.c.winner_job_id == jobs.c.id, picked_in_review))
     if query.batch_id:
         clauses.append(jobs.c.batch_id == query.batch_id)

@@ -131,6 +131,28 @@ class ReviewRecord:
     at: float
 
 
+@dataclass(frozen=True)
+class LinkRecord:
+    """A review link as stored: what it opens and until when; the token itself is never stored."""
+
+    id: str
+    kind: str
+    target: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None
+    created_by: str
+    label: str
+
+    def live(self, now: float) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+
+def reviewer_key(link_id: str, name: str) -> str:
+    """Who a pick belongs to: the link it came through and the name typed (case and spaces do not matter)."""
+    return f"{link_id}:{' '.join(name.split()).casefold()}"
+
+
 def new_id(prefix: str) -> str:
     """A short, sortable-enough unique id (prefix + 12 hex chars)."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
@@ -217,6 +239,11 @@ def job_from_row(row: Mapping[str, Any]) -> JobRecord:
 
 def review_from_row(row: Mapping[str, Any]) -> ReviewRecord:
     return ReviewRecord(row["batch_id"], row["job_id"], row["name"], row["kind"], row["text"], row["at"])
+
+
+def link_from_row(row: Mapping[str, Any]) -> LinkRecord:
+    return LinkRecord(row["id"], row["kind"], row["target"], row["created_at"], row["expires_at"],
+                      row["revoked_at"], row["created_by"], row["label"])
 
 
 def event_from_row(row: Mapping[str, Any]) -> EventRecord:

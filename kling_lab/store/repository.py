@@ -22,12 +22,13 @@ from kling_lab.store import schema, upgrade
 from kling_lab.store.database import Database, parse_database_url
 from kling_lab.store.ledger import Ledger, check_batch_budget, check_day_budget
 from kling_lab.store.queries import JobQuery, fetch_job, history_select, unfinished
-from kling_lab.store.queue import JobQueue
+from kling_lab.store.queue import JobQueue, RetryCheck
 from kling_lab.store.records import (
     MAX_TEXT_CHARS,
     BatchRecord,
     EventRecord,
     JobRecord,
+    LinkRecord,
     NewJob,
     ReviewRecord,
     SpendRecord,
@@ -37,9 +38,9 @@ from kling_lab.store.records import (
     job_from_row,
     new_batch_id,
     new_id,
-    review_from_row,
 )
-from kling_lab.store.schema import batches, events, jobs, reviews
+from kling_lab.store.review_book import ReviewBook
+from kling_lab.store.schema import batches, events, jobs
 
 
 class Store:
@@ -63,6 +64,7 @@ class Store:
         upgrade.ensure_schema(self._db)
         self.queue = JobQueue(self._db)
         self.ledger = Ledger(self._db)
+        self.reviews = ReviewBook(self._db)
 
     @classmethod
     def from_url(cls, url: str | None, default_path: Path) -> Store:
@@ -216,22 +218,39 @@ class Store:
             raise KeyError(job_id)
         return job
 
-    def add_review(self, batch_id: str, *, name: str, kind: str, job_id: str | None = None, text: str = "") -> None:
-        """Store a reviewer's pick or comment on a batch (names are free text, no login)."""
-        if kind not in ("pick", "comment"):
+    def add_review(self, batch_id: str, *, name: str, kind: str, job_id: str | None = None, text: str = "",
+                   link_id: str = "") -> None:
+        """A reviewer's comment (one more in the list) or pick (their one pick, replaced; None un-picks)."""
+        if kind == "comment":
+            self.reviews.add_comment(batch_id, name=name, text=text, job_id=job_id)
+        elif kind == "pick":
+            self.reviews.set_pick(batch_id, link_id=link_id, name=name, job_id=job_id)
+        else:
             raise ValueError("A review is a pick or a comment.")
-        with self._db.write() as conn:
-            conn.execute(insert(reviews).values(
-                batch_id=batch_id, job_id=job_id, name=name.strip()[:80] or "anonymous", kind=kind,
-                text=text[:MAX_TEXT_CHARS], at=time.time(),
-            ))
+
+    def review_pick(self, batch_id: str, *, link_id: str, name: str) -> str | None:
+        """The clip a reviewer (link id and typed name) picked on a batch, or None."""
+        return self.reviews.pick_of(batch_id, link_id=link_id, name=name)
 
     def reviews_for_batch(self, batch_id: str) -> list[ReviewRecord]:
-        with self._db.read() as conn:
-            rows = conn.execute(
-                select(reviews).where(reviews.c.batch_id == batch_id).order_by(reviews.c.at, reviews.c.id)
-            ).mappings().all()
-        return [review_from_row(r) for r in rows]
+        """Comments and each reviewer's current pick, oldest first."""
+        return self.reviews.for_batch(batch_id)
+
+    def add_review_link(self, link: LinkRecord) -> None:
+        self.reviews.add_link(link)
+
+    def review_link(self, link_id: str) -> LinkRecord | None:
+        return self.reviews.link(link_id)
+
+    def review_links_for(self, kind: str, target: str) -> list[LinkRecord]:
+        return self.reviews.links_for(kind, target)
+
+    def revoke_review_link(self, link_id: str, now: float | None = None) -> LinkRecord | None:
+        return self.reviews.revoke(link_id, now)
+
+    def review_link_revoked(self, link_id: str) -> bool:
+        """True for a revoked link and for one this store never made."""
+        return self.reviews.is_revoked(link_id)
 
     def find_job_by_task(self, provider: str, task_id: str) -> JobRecord | None:
         found = self._jobs(select(jobs).where(jobs.c.provider == provider, jobs.c.host_task_id == task_id).limit(1))
@@ -290,9 +309,10 @@ class Store:
         """Record progress without an event (it changes often)."""
         self.queue.update_progress(job_id, progress, owner=owner)
 
-    def retry(self, job_id: str) -> JobRecord:
-        """Retry a failed, canceled or unknown job, without paying twice for a clip the host made."""
-        return self.queue.retry(job_id)
+    def retry(self, job_id: str, *, refuse: RetryCheck | None = None) -> JobRecord:
+        """Retry a failed, canceled or unknown job, without paying twice for a clip the host made; `refuse`
+        (job, spent today, spent in its batch) -> a sentence is asked under the ledger lock before a new create."""
+        return self.queue.retry(job_id, refuse=refuse)
 
     # -- spend (ledger.py) ---------------------------------------------------------------------
 

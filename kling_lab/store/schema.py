@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from kling_lab.domain.jobs import FINAL_STATES, JobState
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The newest schema this release knows; migration revision ids are this number, zero-padded to four digits."""
 
 LEGACY_SCHEMA_VERSION = 3
@@ -162,7 +162,36 @@ ledger_lock = Table(
 )
 """One row (schema 4): a budget check locks it, so two writers never both pass the same budget."""
 
-KLING_LAB_TABLES = ("meta", "batches", "jobs", "events", "reviews", "ledger_lock")
+review_links = Table(
+    "review_links",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("created_at", EPOCH_SECONDS, nullable=False),
+    Column("expires_at", EPOCH_SECONDS, nullable=False),
+    Column("revoked_at", EPOCH_SECONDS),
+    Column("created_by", Text, nullable=False, server_default=""),
+    Column("label", Text, nullable=False, server_default=""),
+    Index("review_links_target", "kind", "target", "created_at"),
+)
+"""Schema 5: the review links made, so History can list and revoke them. Never the signing key."""
+
+review_picks = Table(
+    "review_picks",
+    metadata,
+    Column("batch_id", Text, ForeignKey("batches.id"), nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("link_id", Text, nullable=False, server_default=""),
+    Column("name", Text, nullable=False),
+    Column("job_id", Text, nullable=False),
+    Column("at", EPOCH_SECONDS, nullable=False),
+    PrimaryKeyConstraint("batch_id", "reviewer", name="review_picks_pkey"),
+)
+"""Schema 5: one pick per reviewer per batch (the link id and the typed name), changed in place, deleted to un-pick.
+`reviews` keeps the comments (a list)."""
+
+KLING_LAB_TABLES = ("meta", "batches", "jobs", "events", "reviews", "ledger_lock", "review_links", "review_picks")
 
 # Alembic's own bookkeeping table, written directly when a fresh database is stamped (same DDL Alembic uses).
 version_metadata = MetaData()

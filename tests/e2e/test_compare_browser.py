@@ -1,4 +1,4 @@
-"""Compare and the review board in a real browser: picks reach the store; the board shows no costs."""
+"""Compare in a real browser: a pick in the grid reaches the store as the batch's winner."""
 
 from __future__ import annotations
 
@@ -55,25 +55,4 @@ def test_pick_in_the_compare_grid_is_stored_as_the_batch_winner(tab, tmp_path: P
         pan_left = next(j for j in store.jobs_for_batch(batch_id) if j.label == "pan left")
         assert _until(lambda: store.get_batch(batch_id).winner_job_id == pan_left.id)
 
-
-def test_review_board_shows_no_costs_and_stores_a_named_pick(tab, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    with run_app(data) as app:
-        batch_id = _enqueue(data, "a forest in fog, {crane up|orbit}")
-        tab.goto(f"{app.url}/compare?batch={batch_id}&view=review")
-        wait_for_app(tab)
-        _wait_ready(tab, 2)
-        html = tab.evaluate(SHADOW_HTML)
-        assert "$" not in tab.inner_text("body")
-        assert "$0" not in html and "estimated" not in html.lower()
-        assert tab.locator("[data-testid='stSidebarNav']").count() == 0
-        assert tab.get_by_role("button", name="Generate").count() == 0
-        name = tab.get_by_role("textbox", name="Your name")
-        name.fill("Ana")
-        name.press("Enter")
-        wait_for_app(tab)
-        tab.get_by_role("button", name="Pick orbit").click()
-        store = Store(data / "kling_lab.sqlite3")
-        orbit = next(j for j in store.jobs_for_batch(batch_id) if j.label == "orbit")
-        assert _until(lambda: [(r.name, r.kind, r.job_id) for r in store.reviews_for_batch(batch_id)]
-                      == [("Ana", "pick", orbit.id)])
+# The review board (a review link's only page) is tested in test_review_link_browser.py.

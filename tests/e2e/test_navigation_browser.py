@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import ROOT, run_app, wait_for_app
+from tests.e2e.links import review_path
 from tests.e2e.test_compare_browser import _enqueue, _wait_ready
 
 pytestmark = pytest.mark.e2e
@@ -34,11 +35,13 @@ def test_a_first_visit_to_the_review_board_shows_no_navigation(tab, tmp_path: Pa
     data = tmp_path / "data"
     batch_id = _enqueue(data, "a quiet pier at dawn")
     with run_app(data) as app:
-        tab.goto(f"{app.url}/compare?batch={batch_id}&view=review")  # the process's first session
+        link = review_path(data, batch_id)  # "/?review=<token>"
+        tab.goto(f"{app.url}{link}")  # the process's first session
         wait_for_app(tab)
         _wait_ready(tab, 1)  # the board is up, its take loaded, and its fragment has rerun
         assert tab.locator(NAV).count() == 0
-        for route in ("/?view=review", "/history?view=review", f"/compare?batch={batch_id}&view=review"):
+        query = link.removeprefix("/")
+        for route in (f"/history{query}", f"/compare{query}&batch={batch_id}", f"/settings{query}"):
             tab.goto(f"{app.url}{route}")
             wait_for_app(tab)
             assert tab.locator(NAV).count() == 0, route

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.e2e.conftest import GRID_VIDEOS_JS, run_app, wait_for_app
+from tests.e2e.links import review_path
 from tests.reliability.live import cli_env, json_of, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -33,11 +34,11 @@ def test_no_page_fetches_anything_from_another_machine(tab, tmp_path: Path) -> N
                        cli_env(data_dir))
         assert made.returncode == 0, made.stderr
         batch_id = json_of(made)["batch_id"]
-        for path in ("/", f"/compare?batch={batch_id}", f"/compare?batch={batch_id}&view=review", "/history",
-                     "/pricing", "/settings"):
+        board = review_path(data_dir, batch_id)
+        for path in ("/", f"/compare?batch={batch_id}", board, "/history", "/pricing", "/settings"):
             tab.goto(app.url + path)
             wait_for_app(tab)
-            if path.startswith("/compare"):
+            if path.startswith("/compare") or path == board:
                 tab.wait_for_function(f"() => {GRID_VIDEOS_JS}.every(v => v.readyState >= 2) "
                                       f"&& {GRID_VIDEOS_JS}.length === 2", timeout=30_000)
             tab.wait_for_timeout(500)

@@ -30,6 +30,7 @@ from playwright.sync_api import expect
 from kling_lab.providers.base import JobState
 from kling_lab.store import MAX_TEXT_CHARS, Store
 from tests.e2e.conftest import GRID_VIDEOS_JS, run_app, wait_for_app
+from tests.e2e.links import review_path
 from tests.reliability.helpers import wait_final
 from tests.reliability.live import cli_env, json_of, page_text, run_cli
 
@@ -175,7 +176,7 @@ def test_hostile_text_is_inert_and_shown_as_typed_on_every_page_and_in_exports(t
         store.add_review(batch_id, name=SCRIPT, kind="comment", text=LONG)
 
         # The review board: a reviewer with a hostile name picks a take and comments.
-        _open(tab, f"{app.url}/compare?batch={batch_id}&view=review", "Review")
+        _open(tab, app.url + review_path(app.data_dir, batch_id), "Review")
         tab.wait_for_function(f"() => {GRID_VIDEOS_JS}.length === 5", timeout=30_000)
         name = tab.get_by_role("textbox", name="Your name")
         name.fill(IMG)

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.e2e.conftest import run_app
+from tests.e2e.links import person_token
 
 ROUTES = [
     ("GET", "/api/health"),
@@ -51,12 +52,26 @@ def test_a_foreign_host_header_is_refused_plainly_on_every_route(app, method, pa
     assert "not one this lab is served at" in body and "Traceback" not in body and "/" not in body.strip(".")
 
 
+FILE_ROUTES = [path for _, path in ROUTES if path.startswith(("/clips/", "/thumbs/", "/frames/", "/exports/"))]
+
+
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_the_address_it_is_served_at_is_answered(app, method, path) -> None:
     port = urlparse(app.url).port
+    if path in FILE_ROUTES:  # a file route needs the token its page puts in the URL
+        path = f"{path}?t={person_token(app.data_dir)}"
     for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
         status, body = _ask(app.url, method, path, host)
         assert status != 403, (host, path, body)
+
+
+@pytest.mark.parametrize("path", FILE_ROUTES)
+def test_a_file_route_without_a_token_that_covers_it_is_refused_plainly(app, path) -> None:
+    port = urlparse(app.url).port
+    for query in ("", "?t=", "?t=v1.e30.AAAA"):
+        status, body = _ask(app.url, "GET", path + query, f"127.0.0.1:{port}")
+        assert status == 403, (path, query, body)
+        assert "opens only from a page of the lab" in body and "Traceback" not in body
 
 
 def test_a_malformed_host_header_is_refused(app) -> None:

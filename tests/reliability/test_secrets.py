@@ -23,6 +23,7 @@ import pytest
 from kling_lab.providers.base import JobState
 from kling_lab.store import Store
 from tests.e2e.conftest import GRID_VIDEOS_JS, run_app, wait_for_app
+from tests.e2e.links import person_token, review_path
 from tests.emulator import Emulator
 from tests.reliability.helpers import wait_final
 from tests.reliability.live import cli_env, json_of, page_html, page_text, run_cli, wait_until
@@ -181,11 +182,12 @@ def test_no_key_appears_in_the_store_files_log_exports_cli_output_or_pages(tab, 
                     tab.wait_for_function(f"() => {GRID_VIDEOS_JS}.length === {count}", timeout=30_000)
                     tab.get_by_text("Clip details: exact requests, task ids, costs, events").click()
                     search.page(f"Compare {batch_id}", tab)
-                    _go(tab, f"{app.url}/compare?batch={batch_id}&view=review")
+                    _go(tab, app.url + review_path(data_dir, batch_id))
                     tab.wait_for_function(f"() => {GRID_VIDEOS_JS}.length === {count}", timeout=30_000)
                     search.page(f"review board {batch_id}", tab)
+                files = {"t": person_token(data_dir)}  # what History's Export link carries
                 for batch_id in batches:
-                    response = httpx.get(f"{app.url}/exports/{batch_id}.zip", timeout=30)
+                    response = httpx.get(f"{app.url}/exports/{batch_id}.zip", params=files, timeout=30)
                     assert response.status_code == 200
                     search.text(f"GET /exports/{batch_id}.zip", response.content)
                 search.text("GET /api/health", httpx.get(f"{app.url}/api/health").text)

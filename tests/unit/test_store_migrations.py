@@ -64,7 +64,7 @@ def test_upgrading_an_empty_database_through_every_revision_gives_the_fresh_sche
     other = None if database_url.startswith("sqlite") else request.getfixturevalue("postgres_url")
     fresh = _fresh_indexes(database_url, tmp_path, other)
     assert _indexes(database_url) == fresh
-    assert sum(len(v) for v in fresh.values()) == 10
+    assert sum(len(v) for v in fresh.values()) == 11
     store = Store(url=database_url)
     assert store.schema_version() == SCHEMA_VERSION
     store.close()
@@ -127,3 +127,24 @@ def test_an_old_release_that_stopped_before_its_first_step_is_treated_as_new(tmp
     conn.commit()
     conn.close()
     assert Store(path).schema_version() == SCHEMA_VERSION
+
+
+def test_schema_5_keeps_each_reviewers_latest_pick_once_and_every_comment_on_both_backends(database_url: str) -> None:
+    _alembic(database_url, "upgrade", "0004")
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO batches(id, created_at, template, provider) VALUES ('b1', 1, 't', 'fal')"))
+        for i, (name, kind, job) in enumerate([("Ana", "pick", "j1"), ("Ana", "pick", "j2"), ("Bo", "pick", "j1"),
+                                               ("Ana", "comment", None), ("Ana", "comment", None)]):
+            conn.execute(text("INSERT INTO reviews(batch_id, job_id, name, kind, text, at) "
+                              "VALUES ('b1', :job, :name, :kind, :text, :at)"),
+                         {"job": job, "name": name, "kind": kind, "text": f"c{i}" if kind == "comment" else "",
+                          "at": float(i)})
+    engine.dispose()
+    store = Store(url=database_url)
+    reviews = store.reviews_for_batch("b1")
+    assert sorted((r.name, r.job_id) for r in reviews if r.kind == "pick") == [("Ana", "j2"), ("Bo", "j1")]
+    assert [r.text for r in reviews if r.kind == "comment"] == ["c3", "c4"]
+    assert store.review_pick("b1", link_id="", name="ana") == "j2"
+    store.close()
+    assert _schema_differences(database_url) == []
