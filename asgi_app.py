@@ -10,6 +10,10 @@ may fetch what is decided in one place. Routes:
     /thumbs/<job>.jpg        thumbnails
     /frames/<sha256>.<ext>   uploaded start/end frames
     /exports/<batch>.zip     a batch's clips, manifest.json and clips.csv
+    /auth/password, /auth/sign-out   the owner password's sign-in and sign-out (sign_in_routes.py)
+The four file routes serve only a request whose `?t=` token covers the file:
+pages put one, minted through the door for their session's actor, in every URL
+they render (a review link's covers its batch's clips and thumbnails only).
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from kling_lab.auth import HOST_REFUSAL, HostPolicy, host_allowed
-from kling_lab.lab import Actor, Lab, NotAllowed
+from kling_lab.lab import FILE_TOKEN_PARAM, Actor, Lab, NotAllowed
+from sign_in_routes import ROUTES as SIGN_IN_ROUTES
+from sign_in_routes import exit_if_exposed_without_sign_in
 
 APP_DIR = Path(__file__).resolve().parent
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -77,15 +83,23 @@ def _host_checked(endpoint: Callable[[Request], Awaitable[Response]]) -> Callabl
     return checked
 
 
+FILE_REFUSAL = "This file opens only from a page of the lab (or a review link) that covers it."
+
+
 def _visitor(request: Request) -> Actor:
-    """Who is asking for a file: on one machine, the person at it (sign-in decides here once it exists)."""
-    return Actor.local()
+    """Who is asking for a file: the actor its `?t=` token was made for by a page (NotAllowed without one)."""
+    actor = _lab().files_actor(request.query_params.get(FILE_TOKEN_PARAM))
+    if actor is None:
+        raise NotAllowed(FILE_REFUSAL)
+    return actor
 
 
 @asynccontextmanager
 async def lifespan(app):  # noqa: ANN001 - Starlette passes the app
     from kling_lab.lab import STORE_PROBLEMS
 
+    # Served beyond loopback (or KLING_LAB_REQUIRE_LOGIN=1) with no way to sign in: say how to set one up, and stop.
+    exit_if_exposed_without_sign_in()
     try:
         _lab()  # builds the process's parts: the runner starts and resumes unfinished jobs before anyone visits
     except STORE_PROBLEMS as exc:
@@ -143,6 +157,11 @@ def _file(path: Path | None, media_type: str, download_name: str | None = None) 
                         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
+async def _visitor_of(request: Request) -> Actor:
+    """`_visitor` off the event loop (it reads the store for a review link's revocation)."""
+    return await anyio.to_thread.run_sync(_visitor, request)
+
+
 def _refused(exc: NotAllowed) -> Response:
     return Response(str(exc), status_code=403, media_type="text/plain")
 
@@ -150,7 +169,7 @@ def _refused(exc: NotAllowed) -> Response:
 async def clip(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     try:
-        path = await anyio.to_thread.run_sync(_lab().clip_file, _visitor(request), job_id)
+        path = await anyio.to_thread.run_sync(_lab().clip_file, await _visitor_of(request), job_id)
     except NotAllowed as exc:
         return _refused(exc)
     download = f"kling-lab-{job_id}.mp4" if request.query_params.get("download") else None
@@ -160,7 +179,7 @@ async def clip(request: Request) -> Response:
 async def export(request: Request) -> Response:
     batch_id = request.path_params["batch_id"]
     try:
-        path = await anyio.to_thread.run_sync(_lab().export_file, _visitor(request), batch_id)
+        path = await anyio.to_thread.run_sync(_lab().export_file, await _visitor_of(request), batch_id)
     except NotAllowed as exc:
         return _refused(exc)
     return _file(path, "application/zip", f"kling-lab-{batch_id}.zip")
@@ -168,7 +187,8 @@ async def export(request: Request) -> Response:
 
 async def thumb(request: Request) -> Response:
     try:
-        path = await anyio.to_thread.run_sync(_lab().thumb_file, _visitor(request), request.path_params["job_id"])
+        visitor = await _visitor_of(request)
+        path = await anyio.to_thread.run_sync(_lab().thumb_file, visitor, request.path_params["job_id"])
     except NotAllowed as exc:
         return _refused(exc)
     return _file(path, "image/jpeg")
@@ -177,7 +197,7 @@ async def thumb(request: Request) -> Response:
 async def frame(request: Request) -> Response:
     sha, ext = request.path_params["sha"], request.path_params["ext"]
     try:
-        path = await anyio.to_thread.run_sync(_lab().frame_file, _visitor(request), sha, ext)
+        path = await anyio.to_thread.run_sync(_lab().frame_file, await _visitor_of(request), sha, ext)
     except NotAllowed as exc:
         return _refused(exc)
     return _file(path, "image/png" if ext == "png" else "image/jpeg")
@@ -210,6 +230,7 @@ app = st.App(
         Route("/exports/{batch_id}.zip", _host_checked(export)),
         Route("/thumbs/{job_id}.jpg", _host_checked(thumb)),
         Route("/frames/{sha}.{ext}", _host_checked(frame)),
+        *[Route(r.path, _host_checked(r.endpoint), methods=["POST"]) for r in SIGN_IN_ROUTES],
     ],
     lifespan=lifespan,
 )

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
+from kling_lab.auth.url_policy import private_base_urls_allowed
 from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES, normalize_base_url
 
 APP_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,11 @@ class Settings:
     """The operator's daily ceiling (KLING_LAB_DAILY_BUDGET_USD); Settings may lower it, never raise it."""
     budget_ceiling_per_batch: Decimal | None = None
     """The operator's per-batch ceiling (KLING_LAB_BATCH_BUDGET_USD)."""
+    media_dir_override: Path | None = None
+    """KLING_LAB_MEDIA_DIR: one media folder several machines mount; None means `<data dir>/media`."""
+    allow_private_base_urls: bool = False
+    """KLING_LAB_ALLOW_PRIVATE_BASE_URLS: the operator lets Settings save a base URL on a private network
+    or plain HTTP (a host on the studio's own network, the emulator)."""
 
     @property
     def database_path(self) -> Path:
@@ -53,7 +59,7 @@ class Settings:
 
     @property
     def media_dir(self) -> Path:
-        return self.data_dir / "media"
+        return self.media_dir_override or self.data_dir / "media"
 
     @property
     def price_overrides_path(self) -> Path:
@@ -159,6 +165,7 @@ def load_settings(
     jwks_url, _ = lookup("KLING_LAB_FAL_JWKS_URL")
     ceiling_day, _ = lookup("KLING_LAB_DAILY_BUDGET_USD")
     ceiling_batch, _ = lookup("KLING_LAB_BATCH_BUDGET_USD")
+    media_dir, _ = lookup("KLING_LAB_MEDIA_DIR")
     return Settings(
         data_dir=data_dir.resolve(),
         database_url=database_url,
@@ -170,6 +177,8 @@ def load_settings(
         fal_jwks_url=jwks_url or DEFAULT_FAL_JWKS_URL,
         budget_ceiling_per_day=_ceiling(ceiling_day),
         budget_ceiling_per_batch=_ceiling(ceiling_batch),
+        media_dir_override=Path(media_dir).expanduser().resolve() if media_dir else None,
+        allow_private_base_urls=private_base_urls_allowed(env, sec),
     )
 
 

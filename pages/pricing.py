@@ -1,4 +1,7 @@
-"""Pricing: each host's price table with its source and date, your overrides, and what was spent."""
+"""Pricing: each host's price table with its source and date, your overrides, and what was spent.
+
+Price overrides are the owner's: a member sees the tables read-only, and the door refuses anyway.
+"""
 
 from decimal import Decimal
 
@@ -9,12 +12,13 @@ from components.clip_cells import escape_markdown
 from components.price_tables import compare_frame, price_table_frame
 from components.runtime import current_actor, get_lab
 from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
-from kling_lab.lab import NotAllowed
+from kling_lab.lab import NotAllowed, allowed
 from kling_lab.pricing import compare_batch, format_usd, overrides_from_table
 from kling_lab.spend import spend_by, spend_frame, spend_over_time
 
 lab, actor = get_lab(), current_actor()
 book = lab.price_book(actor)
+owner = allowed(actor, "settings")
 
 st.title("Pricing")
 for message in book.override_errors:
@@ -37,11 +41,12 @@ with tables:
         frame[["mode", "duration", "audio", "voice", "value", "unit", "usd_5s", "usd_10s", "overridden"]],
         key=f"pricing_editor_{provider}",
         hide_index=True,
-        disabled=["mode", "duration", "audio", "voice", "unit", "usd_5s", "usd_10s", "overridden"],
+        disabled=True if not owner else ["mode", "duration", "audio", "voice", "unit", "usd_5s", "usd_10s",
+                                         "overridden"],
         column_config={
             "mode": "Mode", "duration": "Length", "audio": "Audio", "voice": "Voice", "unit": "Unit",
             "overridden": "Overridden",
-            "value": st.column_config.NumberColumn("Rate (edit to override)", format="%.4f"),
+            "value": st.column_config.NumberColumn("Rate (edit to override)" if owner else "Rate", format="%.4f"),
             "usd_5s": "5 s clip", "usd_10s": "10 s clip",
         },
         alt=f"Price table of {info.label}",
@@ -49,9 +54,11 @@ with tables:
     unit_price = None
     if info.billing == "per_unit":
         unit_price = st.number_input("USD per unit", value=float(info.unit_price or 0), min_value=None,
-                                     step=0.001, format="%.4f", key=f"pricing_unit_{provider}")
+                                     step=0.001, format="%.4f", key=f"pricing_unit_{provider}", disabled=not owner)
+    if not owner:
+        st.caption("Prices are the owner's to change.")
     save, reset = st.columns(2)
-    if save.button("Save my prices", type="primary", icon=":material/save:", key="pricing_save"):
+    if owner and save.button("Save my prices", type="primary", icon=":material/save:", key="pricing_save"):
         changes, errors = overrides_from_table(book, provider, list(edited["value"]), unit_price)
         if errors:
             for message in errors:
@@ -64,7 +71,7 @@ with tables:
             else:
                 st.toast(f"Saved {len(changes)} price(s) for {info.label} on this machine.")
                 st.rerun()
-    if reset.button("Back to published prices", icon=":material/restart_alt:", key="pricing_reset"):
+    if owner and reset.button("Back to published prices", icon=":material/restart_alt:", key="pricing_reset"):
         try:
             lab.reset_prices(actor, provider)
         except NotAllowed as exc:

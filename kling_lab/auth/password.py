@@ -170,7 +170,8 @@ class SignInResult:
         return self.token is not None
 
 
-def _wait_sentence(seconds: float) -> str:
+def wait_sentence(seconds: float) -> str:
+    """The sentence a rate-limited sign-in gets, saying how long to wait."""
     if seconds <= 60:
         amount = f"{max(1, math.ceil(seconds))} seconds"
     else:
@@ -202,12 +203,12 @@ class PasswordGate:
         wait = self.limiter.wait_seconds(client_key)
         if wait > 0:
             log.warning("Password sign-in refused while rate-limited.")
-            return SignInResult(refusal=_wait_sentence(wait))
+            return SignInResult(refusal=wait_sentence(wait))
         if not passwords_match(supplied or "", self._password):
             wait = self.limiter.failed(client_key)
             log.warning("Password sign-in failed.")
             if wait > 0:
-                return SignInResult(refusal=_wait_sentence(wait))
+                return SignInResult(refusal=wait_sentence(wait))
             return SignInResult(refusal="That password is not right.")
         self.limiter.succeeded(client_key)
         log.info("Owner signed in with the password.")

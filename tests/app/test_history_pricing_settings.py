@@ -178,9 +178,10 @@ def test_settings_refuses_a_bad_budget_with_a_message(app, data_dir) -> None:
     assert not (data_dir / "settings.json").exists()
 
 
-def test_saving_settings_applies_the_limit_and_base_url_to_the_running_runner(app, data_dir) -> None:
+def test_saving_settings_applies_the_limit_and_base_url_to_the_running_runner(app, data_dir, monkeypatch) -> None:
     from components.runtime import get_root
 
+    monkeypatch.setenv("KLING_LAB_ALLOW_PRIVATE_BASE_URLS", "1")  # the operator allows a host on loopback
     app.run()
     app.switch_page("pages/settings.py").run()
     app.number_input(key="concurrency_fal").set_value(3).run()
@@ -190,27 +191,6 @@ def test_saving_settings_applies_the_limit_and_base_url_to_the_running_runner(ap
     runner = get_root().runner
     assert runner.config.concurrency["fal"] == 3
     assert runner.settings.base_url("fal") == "http://127.0.0.1:9/fal"
-
-
-def test_review_board_hides_costs_and_stores_picks_and_comments(app, data_dir, tiny_mp4) -> None:
-    import json
-
-    ids = _seed(data_dir, tiny_mp4)
-    batch_id = _store(data_dir).get_job(ids["snow"]).batch_id
-    app.query_params["batch"] = batch_id
-    app.query_params["view"] = "review"
-    app.run()
-    app.switch_page("pages/compare.py").run()
-    assert app.title[0].value == "Review"
-    (grid,) = app.get("bidi_component")
-    data = json.loads(grid.proto.json)
-    assert data["show_cost"] is False and all(c["cost_text"] is None for c in data["clips"])
-    assert "$" not in str(app._tree)
-    app.text_input(key="review_name").set_value("Ana").run()
-    app.text_area[0].set_value("snow reads best")
-    app.button[0].click().run()
-    reviews = _store(data_dir).reviews_for_batch(batch_id)
-    assert [(r.name, r.kind, r.text) for r in reviews] == [("Ana", "comment", "snow reads best")]
 
 
 def test_price_table_reads_as_prices_for_people_not_empty_cells(app) -> None:

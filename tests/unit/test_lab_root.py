@@ -32,7 +32,7 @@ def test_without_a_runner_the_door_still_reads_and_writes_the_store(tmp_path):
 
 
 def test_a_saved_base_url_and_limit_reach_the_running_runner_and_the_next_door_call(tmp_path):
-    root = build_root(_environ(tmp_path), {})
+    root = build_root(_environ(tmp_path, KLING_LAB_ALLOW_PRIVATE_BASE_URLS="1"), {})
     try:
         assert root.runner is not None and root.runner.running
         root.lab.change_settings(Actor.local(), UserSettings(budget_per_batch=Decimal("2"), concurrency={"kie": 3},
