@@ -49,20 +49,26 @@ def _flag_value(argv: Sequence[str], flag: str) -> str | None:
     return value
 
 
-def server_address_from(
-    config_files: Sequence[Path], environ: Mapping[str, str], argv: Sequence[str] = ()
-) -> str | None:
-    """`server.address` as Streamlit resolves it (None when unset: Streamlit then listens on every interface)."""
-    address: str | None = None
+def server_option(config_files: Sequence[Path], name: str) -> object:
+    """`[server] <name>` from the last of Streamlit's config files that sets it (None when none does)."""
+    value: object = None
     for path in config_files:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
             continue
         server = data.get("server")
-        if isinstance(server, dict) and isinstance(server.get("address"), str):
-            address = server["address"]
-    address = environ.get(ADDRESS_ENV) or address
+        if isinstance(server, dict) and name in server:
+            value = server[name]
+    return value
+
+
+def server_address_from(
+    config_files: Sequence[Path], environ: Mapping[str, str], argv: Sequence[str] = ()
+) -> str | None:
+    """`server.address` as Streamlit resolves it (None when unset: Streamlit then listens on every interface)."""
+    configured = server_option(config_files, "address")
+    address = environ.get(ADDRESS_ENV) or (configured if isinstance(configured, str) else None)
     return _flag_value(argv, "--server.address") or address
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kling_lab.auth.exposure import server_address_from, streamlit_config_files
+from kling_lab.auth.exposure import server_address_from, server_option, streamlit_config_files
 from kling_lab.auth.secret_key import load_secret_key
 from kling_lab.cli.output import EXIT_OK, InvalidInput, Output
 from kling_lab.cli.running import _open
@@ -29,16 +28,7 @@ _ANY_ADDRESS = ("", "0.0.0.0", "::", "[::]")  # noqa: S104 - addresses to replac
 
 def server_port_from(config_files: Sequence[Path], environ: Mapping[str, str]) -> int:
     """`server.port` as Streamlit resolves it (config files, then STREAMLIT_SERVER_PORT), else 8501."""
-    port: object = None
-    for path in config_files:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
-        server = data.get("server")
-        if isinstance(server, dict) and "port" in server:
-            port = server["port"]
-    port = environ.get("STREAMLIT_SERVER_PORT") or port
+    port = environ.get("STREAMLIT_SERVER_PORT") or server_option(config_files, "port")
     try:
         return int(port) if port is not None else DEFAULT_PORT  # type: ignore[call-overload]
     except (TypeError, ValueError):

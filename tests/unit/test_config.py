@@ -276,3 +276,15 @@ def test_webhook_secrets_are_read_like_keys_and_never_shown():
 def test_fal_webhook_keys_url_defaults_to_fals_published_key_set():
     assert load_settings(environ={}).fal_jwks_url == "https://rest.alpha.fal.ai/.well-known/jwks.json"
     assert load_settings(environ={"KLING_LAB_FAL_JWKS_URL": "http://127.0.0.1:9/jwks"}).fal_jwks_url.endswith("/jwks")
+
+
+def test_a_team_media_folder_comes_from_its_variable_and_otherwise_sits_in_the_data_dir(tmp_path) -> None:
+    from kling_lab.config import load_settings
+
+    shared = tmp_path / "mounted" / "media"
+    settings = load_settings({"KLING_LAB_DATA_DIR": str(tmp_path / "data"), "KLING_LAB_MEDIA_DIR": str(shared)}, {})
+    assert settings.media_dir == shared.resolve() and settings.database_path.parent == (tmp_path / "data").resolve()
+    plain = load_settings({"KLING_LAB_DATA_DIR": str(tmp_path / "data")}, {})
+    assert plain.media_dir == (tmp_path / "data" / "media").resolve()
+    from_file = load_settings({"KLING_LAB_DATA_DIR": str(tmp_path / "data")}, {"KLING_LAB_MEDIA_DIR": str(shared)})
+    assert from_file.media_dir == shared.resolve()
