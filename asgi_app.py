@@ -110,7 +110,13 @@ async def lifespan(app):  # noqa: ANN001 - Starlette passes the app
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse(_lab().health(Actor("anonymous")))
+    """200 with the runner's state, or 503 when the store cannot be read (a monitor sees a broken store)."""
+    try:
+        report = _lab().health(Actor("anonymous"))
+    except Exception:  # noqa: BLE001 - the process's parts could not be built: the store is the operator's to fix
+        log.warning("health: the lab could not be opened", exc_info=True)
+        report = {"status": "store unavailable", "reason": "Kling Lab could not open its store; see the server's log."}
+    return JSONResponse(report, status_code=200 if report.get("status") == "ok" else 503)
 
 
 class _TooLarge(Exception):

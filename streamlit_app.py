@@ -12,6 +12,7 @@ so. Every other visit passes the sign-in gate first.
 
 import streamlit as st
 
+from components.compose_draft import flush_draft
 from components.review_board import review_visit
 from components.sign_in import sign_in_gate
 from kling_lab.lab import REVIEW_PARAM
@@ -38,4 +39,5 @@ else:
              for (path, title), icon in zip(PAGES.items(), (":material/edit_note:", ":material/grid_view:",
                                                           ":material/video_library:", ":material/payments:",
                                                           ":material/settings:"), strict=True)]
+    flush_draft()  # a Compose change still waiting for its debounce is written before any page runs
     st.navigation(pages, position="sidebar").run()

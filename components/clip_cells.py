@@ -10,9 +10,9 @@ import streamlit as st
 from components.runtime import current_actor, get_lab
 from components.video_grid import GridClip, GridEvent
 from kling_lab.capabilities import CAPABILITIES
-from kling_lab.domain.jobs import JobState
+from kling_lab.domain.jobs import ChargeKind, JobState, charge_shown
 from kling_lab.lab import FILE_TOKEN_PARAM, BatchRecord, BudgetExceeded, JobRecord
-from kling_lab.pricing import format_usd
+from kling_lab.pricing import format_charge, format_usd
 
 STATE_WORDS = {
     JobState.QUEUED: "waiting to be sent",
@@ -63,6 +63,24 @@ def cell_detail(job: JobRecord, now: float | None = None) -> str:
     return f"{words} · {elapsed:.0f} s"
 
 
+def cost_text(job: JobRecord) -> str:
+    """What the clip cost as a card shows it: never a take's estimate as if charged (see `charge_shown`)."""
+    kind, amount = charge_shown(job.state.value, host_task_id=job.host_task_id, actual=job.actual_cost,
+                                estimated=job.estimated_cost)
+    return format_charge(kind, amount)
+
+
+def charged_words(job: JobRecord) -> str:
+    """What was charged, for a clip's details: the host's figure, $0.00 when nothing was, else why not known."""
+    kind, amount = charge_shown(job.state.value, host_task_id=job.host_task_id, actual=job.actual_cost,
+                                estimated=job.estimated_cost)
+    if kind in (ChargeKind.REPORTED, ChargeKind.NONE):
+        return format_usd(amount)
+    if kind == ChargeKind.ESTIMATE:
+        return "nothing yet"
+    return "not reported"
+
+
 def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, token: str, show_cost: bool = True) -> GridClip:
     """A grid cell for `job`; its video and poster URLs carry `token` (from `files_token()` or the door)."""
     return GridClip(
@@ -73,7 +91,7 @@ def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, token: str, show_
         url=clip_url(job, token),
         aspect_ratio=job.request.aspect_ratio,
         duration=job.video_duration or float(job.request.duration),
-        cost_text=format_usd(job.cost) if show_cost else None,
+        cost_text=cost_text(job) if show_cost else None,
         detail=cell_detail(job),
         poster=thumb_url(job, token),
         picked=batch is not None and batch.winner_job_id == job.id,
@@ -124,13 +142,19 @@ def clip_actions(jobs: list[JobRecord]) -> None:
 
 
 def clip_details(job: JobRecord) -> None:
-    """The exact request, host task id, cost and event log of one clip."""
-    st.markdown(f"**{escape_markdown(job.label)}** · {CAPABILITIES[job.provider].label} · {job.state.value}")
-    st.caption(f"Host task id: {job.host_task_id or '—'} · estimated {format_usd(job.estimated_cost)}"
-               f" · charged {format_usd(job.actual_cost) if job.actual_cost is not None else 'not reported'}")
-    if job.details:
-        st.json(job.details, expanded=False)
+    """A labelled summary (prompt, host, length, charged), then the exact request, the host's reply and events."""
+    st.markdown(f"**{escape_markdown(job.label)}** · {job.state.value}")
+    length = f"{job.video_duration:.1f} s made" if job.video_duration else f"{job.request.duration} s asked"
+    st.markdown(f"**Prompt:** {escape_markdown(' '.join(job.prompt.split()))}  \n"
+                f"**Host:** {CAPABILITIES[job.provider].label} · **Length:** {length} · "
+                f"**Charged:** {charged_words(job)}")
+    st.caption(f"Host task id: {job.host_task_id or '—'} · estimated {format_usd(job.estimated_cost)}")
+    st.markdown("**Exact request** (JSON, as sent to the host)")
     st.code(json.dumps(job.request.to_dict(), indent=2, ensure_ascii=False), language="json")
+    if job.details:
+        st.markdown("**What the host reported** (its reply, as stored)")
+        st.json(job.details, expanded=False)
+    st.markdown("**Events**")
     events = get_lab().events(current_actor(), job.id)
     st.dataframe(
         {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
 
-from components.clip_cells import clip_details, escape_markdown, file_url, files_token, to_grid_clip
+from components.clip_cells import clip_details, cost_text, escape_markdown, file_url, files_token, to_grid_clip
 from components.runtime import current_actor, get_lab
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
@@ -15,6 +18,74 @@ from kling_lab.lab import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, allowed
 from kling_lab.pricing import PriceBook, format_usd
 
 SELECTED = "history_selected"
+PROMPT_CHARS = 220  # a card shows about this much of its prompt; the panel shows all of it
+_TOKENS = re.compile(r"\s+|\S+")
+_EDGE_PUNCT = re.compile(r"^([\"'(\[]*)(.*?)([\"'.,;:!?)\]]*)$", re.S)
+
+
+def differing_words(prompt: str, siblings: Sequence[str]) -> list[tuple[str, bool]]:
+    """`prompt` as (token, differs) pairs: a word differs when some sibling take's prompt has another there.
+
+    Whitespace tokens are kept (never marked), so joining the tokens gives the prompt back. A take whose
+    siblings share its prompt word for word (a sweep of settings) has nothing marked.
+    """
+    tokens = _TOKENS.findall(prompt)
+    words = [i for i, t in enumerate(tokens) if not t.isspace()]
+    mine = [tokens[i] for i in words]
+    marked = [False] * len(mine)
+    for other in {s for s in siblings if s != prompt}:
+        theirs = _TOKENS.findall(other)
+        matcher = difflib.SequenceMatcher(None, mine, [t for t in theirs if not t.isspace()], autojunk=False)
+        for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+            if tag != "equal":
+                marked[i1:i2] = [True] * (i2 - i1)
+    flags = [False] * len(tokens)
+    for index, flag in zip(words, marked, strict=True):
+        flags[index] = flag
+    return list(zip(tokens, flags, strict=True))
+
+
+def prompt_markdown(prompt: str, siblings: Sequence[str] = (), *, limit: int | None = PROMPT_CHARS) -> str:
+    """The prompt as inert markdown with what differs from its batch's other takes highlighted.
+
+    Past `limit` characters it is cut at a word with "…", starting a little before the first
+    highlighted word when that would otherwise fall outside what is shown.
+    """
+    pairs = []
+    for token, differs in differing_words(" ".join(prompt.split()), siblings):
+        lead, core, trail = _EDGE_PUNCT.match(token).groups() if differs else ("", token, "")
+        if not core:
+            lead, core, trail = "", token, ""
+        pairs += [(t, d) for t, d in ((lead, False), (core, differs), (trail, False)) if t]
+    start = 0
+    if limit is not None:
+        first = next((i for i, (_t, d) in enumerate(pairs) if d), None)
+        offset = sum(len(t) for t, _d in pairs[:first]) if first is not None else 0
+        if first is not None and offset > limit * 2 // 3:
+            start, back = first, 0
+            while start > 0 and back < limit // 4:
+                start -= 1
+                back += len(pairs[start][0])
+    shown, used, cut = [], 0, False
+    for token, differs in pairs[start:]:
+        if limit is not None and used + len(token) > limit and used:
+            cut = True
+            break
+        shown.append((token, differs))
+        used += len(token)
+    while shown and shown[0][0].isspace():
+        shown.pop(0)
+    # One highlight per run of differing words, the spaces between them included.
+    spans: list[list] = []  # [text, differs]
+    for i, (token, differs) in enumerate(shown):
+        bridge = token.isspace() and bool(spans) and spans[-1][1] and i + 1 < len(shown) and shown[i + 1][1]
+        mark = differs or bridge
+        if spans and spans[-1][1] == mark:
+            spans[-1][0] += token
+        else:
+            spans.append([token, mark])
+    body = "".join(f":orange-background[**{escape_markdown(t)}**]" if d else escape_markdown(t) for t, d in spans)
+    return ("…" if start else "") + body.rstrip() + ("…" if cut else "")
 
 
 @st.cache_data(show_spinner=False, max_entries=500)
@@ -22,49 +93,31 @@ def _thumb_bytes(path: str, mtime: float) -> bytes:
     return Path(path).read_bytes()
 
 
-def clip_card(job: JobRecord, *, picked: bool) -> None:
-    """A gallery card: thumbnail, label and facts, and a button to open the clip."""
+def clip_card(job: JobRecord, *, picked: bool, siblings: Sequence[str] = (), batch: str | None = None) -> None:
+    """A gallery card: thumbnail, label, the prompt (what differs from `siblings` highlighted), facts, Open.
+
+    `siblings` are the prompts of the other takes of its batch; `batch` names the batch it came from.
+    """
     with st.container(border=True, key=f"card_{job.id}"):
         thumb = get_lab().thumb_file(current_actor(), job.id) if job.thumb_path else None
         if thumb is not None:
             st.image(_thumb_bytes(str(thumb), thumb.stat().st_mtime), alt=f"Key frame of {job.label}")
         else:
             st.caption(f":material/hide_image: {job.state.value}")
-        marks = (" :material/star:" if job.starred else "") + (" :material/check_circle: pick" if picked else "")
+        marks = (" :material/bookmark: kept" if job.starred else "") + (
+            " :material/check_circle: pick" if picked else "")
         st.markdown(f"**{escape_markdown(job.label)}**{marks}")
+        st.markdown(prompt_markdown(job.prompt, siblings))
         audio = "audio" if job.request.audio else "silent"
         made = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at))
+        if batch:
+            st.caption(f":material/stacks: Batch: {escape_markdown(batch)}")
         st.caption(f"{CAPABILITIES[job.provider].label} · {job.request.duration} s · {audio} · "
-                   f"{format_usd(job.cost)} · {made} · {job.state.value}"
-                   + (f" · {'★' * job.rating}" if job.rating else ""))
+                   f"{cost_text(job)} · {made} · {job.state.value}"
+                   + (f" · rated {'★' * job.rating}" if job.rating else ""))
         if st.button("Open", key=f"open_{job.id}", icon=":material/open_in_full:", width="stretch"):
             st.session_state[SELECTED] = job.id
             st.rerun()
-
-
-def load_into_compose(job: JobRecord) -> None:
-    """Put every control of Compose back as it was for this clip, frames included."""
-    r = job.request
-    caps = CAPABILITIES[job.provider]
-    st.session_state.update({
-        "compose_provider": job.provider,
-        "compose_prompt": r.prompt,
-        "compose_negative": r.negative_prompt,
-        "compose_variables": "",
-        "compose_mode": r.mode if r.mode in caps.modes else caps.modes[-1],
-        "compose_duration": r.duration,
-        "compose_aspect": r.aspect_ratio,
-        "compose_cfg_on": r.cfg_scale is not None,
-        "compose_cfg": r.cfg_scale if r.cfg_scale is not None else 0.5,
-        "compose_audio": bool(r.audio),
-        "compose_voice_ids": ", ".join(r.voice_ids),
-        "sweep_duration": [], "sweep_audio": [], "sweep_aspect": [], "sweep_mode": [], "sweep_provider": [],
-        "sweep_cfg": "",
-        "compose_start_ref": r.start_frame,
-        "compose_end_ref": r.end_frame,
-        "compose_start_errors": [],
-        "compose_end_errors": [],
-    })
 
 
 def clip_panel(job: JobRecord, book: PriceBook) -> None:
@@ -73,11 +126,18 @@ def clip_panel(job: JobRecord, book: PriceBook) -> None:
     batch = lab.batch(actor, job.batch_id)
     st.subheader(escape_markdown(job.label))  # a label is the person's text: never markdown
     if job.video_path and job.deleted_at is None:
-        video_grid([to_grid_clip(job, batch, token=files_token())], key=f"history_player_{job.id}", allow_pick=False)
+        # Keep and rating live under the player (saved at once), so the player shows neither.
+        video_grid([to_grid_clip(job, batch, token=files_token())], key=f"history_player_{job.id}", allow_pick=False,
+                   allow_marks=False)
+    siblings = [j.prompt for j in lab.batch_jobs(actor, job.batch_id) if j.id != job.id]
+    st.markdown(prompt_markdown(job.prompt, siblings, limit=None))
     cols = st.columns([1, 1, 1, 1, 1])
-    if cols[0].button("Load into Compose", icon=":material/edit_note:", key=f"load_{job.id}"):
-        load_into_compose(job)
-        st.switch_page("pages/compose.py")
+    if cols[0].button("Load into Compose", icon=":material/edit_note:", key=f"load_{job.id}",
+                      help="Opens the template and variables this take came from as a new draft; "
+                           "Undo in Compose goes back to the draft you had."):
+        from components.compose_draft import open_in_compose  # the Compose draft's own module (helper D)
+
+        open_in_compose(job)
     rerun_price = book.price_for(job.request, job.provider)
     if cols[1].button(f"Re-run · {format_usd(rerun_price)}", icon=":material/replay:", key=f"rerun_{job.id}",
                       help="Sends the same request again as a new clip; the price shown is what it costs now."):
@@ -93,13 +153,15 @@ def clip_panel(job: JobRecord, book: PriceBook) -> None:
         _confirm_rerun(job, book)
     left, right = st.columns([1, 1])
     with left:
-        starred = st.toggle("Starred", value=job.starred, key=f"star_{job.id}")
-        rating = st.feedback("stars", key=f"rating_{job.id}", default=(job.rating - 1) if job.rating else None)
+        st.toggle("Keep", value=job.starred, key=f"star_{job.id}", on_change=_save_mark, args=(job.id, "starred"),
+                  help="Bookmark this take to find it again (the Kept filter). Saved at once; not a rating.")
+        st.caption("Your rating (saved at once; click the same star again to clear it)")
+        st.feedback("stars", key=f"rating_{job.id}", default=(job.rating - 1) if job.rating else None,
+                    on_change=_save_mark, args=(job.id, "rating"))
         notes = st.text_area("Notes", value=job.notes, key=f"notes_{job.id}", max_chars=MAX_TEXT_CHARS)
-        if st.button("Save notes and rating", key=f"save_{job.id}", icon=":material/save:"):
-            lab.annotate(actor, job.id, starred=starred,
-                               rating=None if rating is None else rating + 1, notes=notes)
-            st.toast("Saved.")
+        if st.button("Save notes", key=f"save_{job.id}", icon=":material/save:"):
+            lab.annotate(actor, job.id, notes=notes)
+            st.toast("Notes saved.")
             st.rerun()
     with right:
         reviews = [r for r in lab.reviews(actor, job.batch_id) if r.job_id in (None, job.id)]
@@ -111,6 +173,18 @@ def clip_panel(job: JobRecord, book: PriceBook) -> None:
                 st.caption(f"{escape_markdown(review.name)} {verb}{text}")
     with st.expander("Exact request, task id and events", icon=":material/receipt_long:"):
         clip_details(job)
+
+
+def _save_mark(job_id: str, mark: str) -> None:
+    """A Keep or rating change in the panel, written to the store the moment it is made."""
+    if mark == "starred":
+        kept = bool(st.session_state.get(f"star_{job_id}"))
+        get_lab().annotate(current_actor(), job_id, starred=kept)
+        st.toast("Kept." if kept else "No longer kept.")
+        return
+    stars = st.session_state.get(f"rating_{job_id}")
+    get_lab().annotate(current_actor(), job_id, rating=None if stars is None else int(stars) + 1)
+    st.toast("Rating cleared." if stars is None else f"Rated {int(stars) + 1} of 5.")
 
 
 def _delete_button(where: st.delta_generator.DeltaGenerator, job: JobRecord) -> None:

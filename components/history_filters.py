@@ -34,7 +34,8 @@ def history_filters() -> tuple[JobQuery, bool]:
             audio = st.segmented_control("Audio", ["on", "off"], key="history_audio", persist_state=KEEP)
             aspect = st.segmented_control("Aspect", list(ASPECT_RATIOS), key="history_aspect", persist_state=KEEP)
         with st.container(horizontal=True, gap="large"):
-            starred = st.toggle("Starred", key="history_starred", persist_state=KEEP)
+            starred = st.toggle("Kept", key="history_starred", persist_state=KEEP,
+                                help="Only takes bookmarked with Keep (in Compare's grid or a clip's panel).")
             picked = st.toggle("Picked", key="history_picked", persist_state=KEEP)
             grouped = st.toggle("Group by batch", key="history_grouped", persist_state=KEEP)
     since = until = None

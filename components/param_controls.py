@@ -72,17 +72,19 @@ def parameter_controls(caps: HostCapabilities, image_to_video: bool) -> ParamCho
             help=_reason(caps, "mode", "std is 720p and silent; pro is 1080p and can have native audio."),
         )
     with cols[1]:
+        st.session_state.setdefault("compose_duration", 5)  # not `default=`: a draft sets these keys
         duration = st.segmented_control(
             "Duration", list(DURATIONS), key="compose_duration", persist_state=KEEP, required=True,
-            default=5, format_func=lambda d: f"{d} s",
+            format_func=lambda d: f"{d} s",
         )
     with cols[2]:
         aspect_note = None
         if image_to_video and not caps.aspect_ratio_with_start_frame:
             aspect_note = f"{caps.label} follows the start frame's shape when one is given."
+        st.session_state.setdefault("compose_aspect", "16:9")
         aspect_ratio = st.segmented_control(
             "Aspect ratio", list(ASPECT_RATIOS), key="compose_aspect", persist_state=KEEP, required=True,
-            default="16:9", disabled=aspect_note is not None, help=aspect_note,
+            disabled=aspect_note is not None, help=aspect_note,
         )
     takes_cfg = caps.takes_cfg_scale(image_to_video)
     cols = st.columns(3, gap="medium")
@@ -94,8 +96,9 @@ def parameter_controls(caps: HostCapabilities, image_to_video: bool) -> ParamCho
             "Set cfg_scale", key="compose_cfg_on", persist_state=KEEP, disabled=not takes_cfg,
             help=cfg_note or "Off sends no cfg_scale, so the host uses its default (0.5 on fal.ai).",
         )
+        st.session_state.setdefault("compose_cfg", 0.5)
         cfg_value = st.slider(
-            "cfg_scale", 0.0, 1.0, 0.5, 0.05, key="compose_cfg", persist_state=KEEP,
+            "cfg_scale", 0.0, 1.0, step=0.05, key="compose_cfg", persist_state=KEEP,
             disabled=not (takes_cfg and use_cfg),
             help="How closely the model follows the prompt: higher is more literal.",
         )
@@ -105,17 +108,21 @@ def parameter_controls(caps: HostCapabilities, image_to_video: bool) -> ParamCho
             audio_note = "Native audio needs pro mode."
         elif st.session_state.get("compose_end_ref") is not None:
             audio_note = "Native audio is off when an end frame is used."
-        audio = st.toggle(
-            "Native audio", key="compose_audio", persist_state=KEEP, disabled=audio_note is not None,
-            help=audio_note or "Sound and speech generated with the video; usually doubles the price.",
-        )
+        if audio_note is None:
+            audio = st.toggle("Native audio", key="compose_audio", persist_state=KEEP,
+                              help="Sound and speech generated with the video; usually doubles the price.")
+        else:  # forced off: shown off, with the reason (the person's own choice is kept for when it applies)
+            audio = st.toggle("Native audio", value=False, key="compose_audio_forced_off", disabled=True,
+                              help=audio_note)
+            st.caption(f"Off: {audio_note}")
     with cols[2]:
         voice_note = None
         if not caps.takes_voice_ids:
             voice_note = _reason(caps, "voice_ids", f"{caps.label} does not take voice ids.")
         voice_text = st.text_input(
             "Voice ids", key="compose_voice_ids", persist_state=KEEP, disabled=voice_note is not None,
-            placeholder="up to 2, comma separated", help=voice_note or "Refer to them as <<<voice_1>>> in the prompt.",
+            placeholder="e.g. two ids, comma separated",
+            help=voice_note or "Up to 2. Refer to them as <<<voice_1>>> in the prompt.",
         )
     with st.expander("Sweeps: vary a parameter across takes", icon=":material/tune:"):
         sweeps, sweep_errors = sweep_controls()
@@ -149,7 +156,8 @@ def sweep_controls() -> tuple[dict[str, list[Any]], list[str]]:
     with cols[2]:
         raw["provider"] = st.multiselect("Providers", PROVIDER_NAMES, key="sweep_provider", persist_state=KEEP,
                                          format_func=lambda p: CAPABILITIES[p].label)
-        cfg_text = st.text_input("cfg_scale values", key="sweep_cfg", persist_state=KEEP, placeholder="0.3, 0.5, 0.8")
+        cfg_text = st.text_input("cfg_scale values", key="sweep_cfg", persist_state=KEEP,
+                                 placeholder="e.g. 0.3, 0.5, 0.8")
     sweeps: dict[str, list[Any]] = {}
     errors: list[str] = []
     for key in ("cfg_scale", "audio", "duration", "aspect_ratio", "mode", "provider"):

@@ -268,12 +268,20 @@ def normalize_base_url(provider: str, url: str | None) -> str:
     return value
 
 
-def missing_key_sentence(provider: str, then: str = "") -> str:
-    """The one sentence for a host whose key is not set: where a key can come from, and what to do next."""
+def missing_key_sentence(provider: str, then: str = "", *, context: str = "app") -> str:
+    """The one sentence for a host whose key is not set: where a key can come from, and what to do next.
+
+    `context` is "app" (Settings, the secrets file or the environment) or "cli": the command has no
+    Settings page, so it names the variable to set and the two places the command reads it from.
+    """
     caps = CAPABILITIES[provider]
     names = " and ".join(caps.key_env)
-    sentence = (f"No key is set for {caps.label}: add {names} in Settings (this browser only), "
-                ".streamlit/secrets.toml or the environment.")
+    if context == "cli":
+        sentence = (f"No key is set for {caps.label}: set {names} in the environment, or in .streamlit/secrets.toml "
+                    "in the folder you run kling-lab from (the environment wins).")
+    else:
+        sentence = (f"No key is set for {caps.label}: add {names} in Settings (this browser only), "
+                    ".streamlit/secrets.toml or the environment.")
     return f"{sentence} {then}" if then else sentence
 
 

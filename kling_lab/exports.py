@@ -10,10 +10,12 @@ prefixed so they stay text.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import re
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -126,7 +128,55 @@ def build_manifest(store: Store, batch_id: str) -> tuple[dict[str, Any], list[tu
 def export_batch(store: Store, batch_id: str, out_path: Path) -> ExportResult:
     """Write the batch's zip (clips, manifest.json, clips.csv) atomically to `out_path`."""
     manifest, files = build_manifest(store, batch_id)
-    out_path = Path(out_path)
+    return _write_zip(manifest, files, Path(out_path))
+
+
+STALE_EXPORT_SECONDS = 600
+"""An older zip of a batch is removed once it is this old (a download of it has long started)."""
+
+_export_locks: dict[Path, threading.Lock] = {}
+_export_locks_guard = threading.Lock()
+
+
+def export_for_download(store: Store, batch_id: str, folder: Path) -> ExportResult:
+    """The batch's zip in `folder`, named by what it holds, for a route to serve while others ask at once.
+
+    A zip is never rewritten once in place: its name carries a hash of the manifest (less its
+    `exported_at`), so a second request for an unchanged batch gets the same finished file, and a
+    changed batch gets a new name. Writers of one name take turns (a lock) and write through a
+    unique temporary name renamed into place, so every reader opens a whole zip. Zips of the batch
+    older than STALE_EXPORT_SECONDS are removed.
+    """
+    manifest, files = build_manifest(store, batch_id)
+    stable = {k: v for k, v in manifest.items() if k != "exported_at"}
+    digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    out_path = Path(folder) / f"{batch_id}-{digest}.zip"
+    with _lock_for(out_path):
+        if out_path.is_file():
+            present = sum(1 for _, name in files if name)
+            result = ExportResult(out_path, present, len(files) - present)
+        else:
+            result = _write_zip(manifest, files, out_path)
+    _remove_stale(out_path, batch_id)
+    return result
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _export_locks_guard:
+        return _export_locks.setdefault(path, threading.Lock())
+
+
+def _remove_stale(keep: Path, batch_id: str) -> None:
+    cutoff = time.time() - STALE_EXPORT_SECONDS
+    for old in keep.parent.glob(f"{batch_id}-*.zip"):
+        try:
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            continue  # another request removed it, or it is in use on a system that refuses: next time
+
+
+def _write_zip(manifest: dict[str, Any], files: list[tuple[JobRecord, str | None]], out_path: Path) -> ExportResult:
     with atomic_path(out_path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         zf.writestr("clips.csv", _csv_text(manifest["clips"]))

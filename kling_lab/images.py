@@ -106,7 +106,8 @@ def inspect_frame(data: bytes, what: str = "The start frame") -> FrameInspection
         )
         return FrameInspection(None, tuple(errors))
     except UnidentifiedImageError:
-        errors.append(f"{what} is not an image pillow can read as JPG or PNG.")
+        errors.append(f"{what} is not a JPG or PNG image (or the file is damaged): save it as JPG or PNG and "
+                      "upload it again.")
         return FrameInspection(None, tuple(errors))
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
         errors.append(f"{what} is damaged or truncated and could not be decoded.")

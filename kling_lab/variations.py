@@ -26,6 +26,10 @@ from kling_lab.capabilities import CAPABILITIES
 from kling_lab.request import GenerationRequest
 
 MAX_VARIATIONS = 10
+COUNT_CEILING = 1_000_000
+"""Counting stops here: a template that makes more is reported as "more than" this (never a 4,000-digit number)."""
+ERRORS_LISTED = 3
+"""At most this many template problems are listed one by one; the rest are summed up in one sentence."""
 SWEEP_KEYS: tuple[str, ...] = ("cfg_scale", "audio", "duration", "aspect_ratio", "mode", "provider")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_PART_MAX = 28
@@ -86,7 +90,8 @@ class Expansion:
     variations: tuple[Variation, ...] = ()
     errors: tuple[str, ...] = ()
     count: int = 0
-    """How many variations the template and sweeps make (even when over the cap)."""
+    """How many variations the template and sweeps make (even when over the cap); COUNT_CEILING + 1 stands
+    for "more than COUNT_CEILING"."""
 
     @property
     def ok(self) -> bool:
@@ -212,7 +217,34 @@ def count_variations(template: str, variables: Mapping[str, Sequence[str]] | Non
                      sweeps: Mapping[str, Sequence[Any]] | None = None) -> int:
     """How many variations a template and sweeps make, without building them."""
     segments, _ = parse_template(template)
-    return math.prod(len(d.values) for d in _dimensions(segments, variables or {}, sweeps or {})[0])
+    return _count(_dimensions(segments, variables or {}, sweeps or {})[0])
+
+
+def _count(dims: Sequence[_Dimension]) -> int:
+    """The product of the dimensions' sizes, stopping at COUNT_CEILING + 1 (no huge product is ever built)."""
+    count = 1
+    for dim in dims:
+        count *= len(dim.values)
+        if count > COUNT_CEILING:
+            return COUNT_CEILING + 1
+    return count
+
+
+def _too_many(count: int, limit: int) -> str:
+    if count > COUNT_CEILING:
+        return (f"This template makes more than {COUNT_CEILING:,} combinations; Kling Lab runs at most {limit} "
+                "takes at once. Remove alternatives or sweep values.")
+    return (f"This would make {count:,} variations; Kling Lab runs at most {limit} at once. "
+            "Remove an alternative or a sweep value.")
+
+
+def _summarized(errors: Sequence[str]) -> tuple[str, ...]:
+    """Each distinct problem once, and past ERRORS_LISTED one sentence for the rest (not thousands of lines)."""
+    distinct = list(dict.fromkeys(errors))
+    if len(distinct) <= ERRORS_LISTED + 1:
+        return tuple(distinct)
+    rest = len(distinct) - ERRORS_LISTED
+    return (*distinct[:ERRORS_LISTED], f"…and {rest:,} more problems like these in the template; fix these first.")
 
 
 def _dimensions(
@@ -290,17 +322,11 @@ def expand(
     segments, errors = parse_template(template)
     dims, dim_errors = _dimensions(segments, variables or {}, sweeps or {})
     errors += dim_errors
-    count = math.prod(len(d.values) for d in dims) if dims else 1
+    count = _count(dims)
     if errors:
-        return Expansion(errors=tuple(errors), count=count)
+        return Expansion(errors=_summarized(errors), count=count)
     if count > limit:
-        return Expansion(
-            errors=(
-                f"This would make {count:,} variations; Kling Lab runs at most {limit} at once. "
-                "Remove an alternative or a sweep value.",
-            ),
-            count=count,
-        )
+        return Expansion(errors=(_too_many(count, limit),), count=count)
     varying = [len(set(map(repr, d.values))) > 1 for d in dims]
     variations: list[Variation] = []
     for combo in itertools.product(*(range(len(d.values)) for d in dims)):

@@ -23,7 +23,7 @@ from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.domain.jobs import JobState
 from kling_lab.lab import allowed
-from kling_lab.pricing import format_usd
+from kling_lab.pricing import batch_names, format_usd
 
 lab, actor = get_lab(), current_actor()
 
@@ -55,7 +55,7 @@ with header:
     st.text(batch.template)
 with chooser:
     options = [b.id for b in recent] if any(b.id == batch_id for b in recent) else [batch_id] + [b.id for b in recent]
-    labels = {b.id: f"{time.strftime('%m-%d %H:%M', time.localtime(b.created_at))} · {b.template[:40]}" for b in recent}
+    labels = batch_names((b.id, b.template, b.created_at) for b in [batch, *recent])  # when only if names clash
     choice = st.selectbox("Batch", options, index=options.index(batch_id), format_func=lambda i: labels.get(i, i))
     if choice != batch_id:
         st.query_params["batch"] = choice

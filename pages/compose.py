@@ -4,6 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from components.clip_cells import escape_markdown
+from components.compose_draft import drafts_bar, keep_draft, restore_draft
+from components.compose_messages import cap_message, explained, generate_blocker, is_cap_message
 from components.cost_badge import cost_badge
 from components.frame_inputs import frame_input
 from components.param_controls import parameter_controls, provider_picker
@@ -22,6 +24,8 @@ saved = lab.preferences(actor)
 book = lab.price_book(actor)
 
 st.title("Compose")
+restore_draft()  # ?draft=<id>, or this person's latest draft in a new tab: before any widget is made
+drafts_bar()
 
 
 def _insert_camera() -> None:
@@ -45,6 +49,7 @@ def _describe_settings(request: GenerationRequest) -> str:
 left, right = st.columns([3, 2], gap="large")
 
 with right:
+    badge_slot = st.container()  # filled once the plan is known: the price and Generate stay above the fold
     provider = provider_picker(settings, saved.default_provider or settings.default_provider())
     caps = CAPABILITIES[provider]
     if caps.offline:
@@ -60,7 +65,7 @@ with left:
         key="compose_prompt",
         persist_state=KEEP,
         height=140,
-        placeholder='a lighthouse at dusk, {slow push-in|orbit around the subject}, the keeper says "We made it."',
+        placeholder='e.g. a lighthouse at dusk, {slow push-in|orbit around the subject}, the keeper says "We made it."',
         help="{a|b} makes one take per choice; {name} uses a variable below; {{ and }} are literal braces.",
     )
     prompt_text = st.session_state.get("compose_prompt", "")
@@ -72,8 +77,8 @@ with left:
     tools = st.columns([3, 1, 2, 3, 1], vertical_alignment="bottom")
     tools[0].selectbox("Camera direction", CAMERA_DIRECTIONS, key="compose_camera_choice", persist_state=KEEP)
     tools[1].button("Insert", key="compose_insert_camera", on_click=_insert_camera, icon=":material/videocam:")
-    tools[2].text_input("Speaker", key="compose_speaker", persist_state=KEEP, placeholder="the keeper")
-    tools[3].text_input("Dialogue line", key="compose_line", placeholder="We made it.")
+    tools[2].text_input("Speaker", key="compose_speaker", persist_state=KEEP, placeholder="e.g. the keeper")
+    tools[3].text_input("Dialogue line", key="compose_line", placeholder="e.g. We made it.")
     tools[4].button("Insert", key="compose_insert_line", on_click=_insert_dialogue, icon=":material/record_voice_over:")
 
     negative_note = None if caps.negative_prompt else caps.notes.get("negative_prompt")
@@ -85,7 +90,7 @@ with left:
         persist_state=KEEP,
         height=68,
         disabled=not caps.negative_prompt,
-        placeholder="blur, distortion, low quality",
+        placeholder="e.g. blur, distortion, low quality",
         help=negative_note or "What the host should avoid.",
     )
     st.text_area(
@@ -93,7 +98,7 @@ with left:
         key="compose_variables",
         persist_state=KEEP,
         height=68,
-        placeholder="camera = slow push-in | orbit | static wide shot",
+        placeholder="e.g. camera = slow push-in | orbit | static wide shot   (then write {camera} in the prompt)",
         help="One per line: name = value | other value. Use {name} in the prompt.",
     )
 
@@ -124,60 +129,71 @@ base = GenerationRequest(
 )
 plan = lab.plan(actor, prompt_text, base, provider, variables=variables, sweeps=params.sweeps)
 
+has_prompt = bool(prompt_text.strip())
+cap = cap_message(prompt_text, variables, params.sweeps, plan.expansion.count) if has_prompt else None
 with left:
-    input_problems = variable_errors + list(params.sweep_errors) + list(plan.expansion.errors)
-    if plan.takes:
+    input_problems = variable_errors + list(params.sweep_errors)
+    input_problems += [explained(m) for m in plan.expansion.errors if not is_cap_message(m)] + ([cap] if cap else [])
+    if plan.takes and has_prompt:
         first = plan.takes[0].variation
-        for problem in find_problems(first.request, first.provider):
-            if problem.field == "prompt" and prompt_text.strip():
-                input_problems.append(problem.message)
+        input_problems += [p.message for p in find_problems(first.request, first.provider) if p.field == "prompt"]
     for message in dict.fromkeys(input_problems):  # messages quote the template: shown as text, never markdown
         st.error(escape_markdown(message), icon=":material/error:")
 
 with right:
-    other_problems = [m for m in plan.errors if m not in plan.expansion.errors]
     shown_left = set(input_problems)
+    if has_prompt:
+        other_problems = [m for m in plan.errors if m not in plan.expansion.errors and m not in shown_left]
+    else:  # no prompt yet: still say what is wrong with a frame
+        other_problems = [p.message for p in find_problems(base, provider) if p.field == "frames"]
     for message in dict.fromkeys(other_problems):
-        if message not in shown_left and prompt_text.strip():
-            st.error(escape_markdown(message), icon=":material/error:")
+        st.error(escape_markdown(message), icon=":material/error:")
 
-st.subheader("Variations")
-preview, badge = st.columns([3, 1], gap="large")
-with badge:
-    cost_badge(plan, book)
-    blockers = lab.missing_keys(actor, plan)
+frame_errors = st.session_state.get("compose_start_errors") or st.session_state.get("compose_end_errors") or []
+with badge_slot:
+    cost_badge(plan, book, has_prompt=has_prompt)
+    blockers = lab.missing_keys(actor, plan) if has_prompt else []
     for message in blockers:
         st.info(message, icon=":material/key:")
-    frame_errors = st.session_state.get("compose_start_errors") or st.session_state.get("compose_end_errors")
-    can_generate = plan.ok and not variable_errors and not params.sweep_errors and not blockers and not frame_errors
-    clicked = st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=not can_generate,
-                        width="stretch", key="compose_generate")
-with preview:
-    if plan.takes:
-        frame = pd.DataFrame(
-            {
-                "Label": [t.variation.label for t in plan.takes],
-                "Provider": [CAPABILITIES[t.variation.provider].label for t in plan.takes],
-                "Prompt": [t.variation.prompt for t in plan.takes],
-                "Settings": [_describe_settings(t.variation.request) for t in plan.takes],
-                "Price": [format_usd(t.price) for t in plan.takes],
-                "Ready": ["✓" if not t.problems else "✕ " + t.problems[0] for t in plan.takes],
-            }
-        )
-        st.dataframe(
-            frame,
-            hide_index=True,
-            key="compose_variations",
-            alt="Variations and their prices",
-            column_config={
-                "Label": st.column_config.TextColumn(width="medium"),
-                "Prompt": st.column_config.TextColumn(width="large"),
-            },
-        )
-    elif plan.expansion.count > 10:
-        st.info(f"{plan.expansion.count} variations: trim the template to 10 or fewer.")
-    else:
-        st.info("Write a prompt to see its variations and their cost.", icon=":material/edit:")
+    blocked = generate_blocker(prompt_text, plan, input_problems=input_problems, missing_keys=blockers,
+                               frame_errors=frame_errors)
+    clicked = st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked is not None,
+                        width="stretch", key="compose_generate", help=blocked)
+    if blocked:
+        st.caption(f":material/block: {blocked}")
+
+st.subheader("Variations")
+if plan.takes and has_prompt:
+    frame = pd.DataFrame(
+        {
+            "Label": [t.variation.label for t in plan.takes],
+            "Price": [format_usd(t.price) for t in plan.takes],
+            "Ready": ["✓" if not t.problems else "✕ " + t.problems[0] for t in plan.takes],
+            "Provider": [CAPABILITIES[t.variation.provider].label for t in plan.takes],
+            "Settings": [_describe_settings(t.variation.request) for t in plan.takes],
+            "Prompt": [t.variation.prompt for t in plan.takes],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        key="compose_variations",
+        alt="Variations and their prices",
+        column_config={
+            "Label": st.column_config.TextColumn(width=140),  # Price and Ready in view at 1280 px; the prompt
+            "Price": st.column_config.TextColumn(width=70),   # (widest) last, shown whole in its tooltip
+            "Ready": st.column_config.TextColumn(width=110),
+            "Prompt": st.column_config.TextColumn(width="large"),
+        },
+    )
+elif cap:
+    st.info("Too many takes to list: see the message under the prompt.", icon=":material/filter_9_plus:")
+elif has_prompt:
+    st.info("Fix the template to see its variations and their cost.", icon=":material/error:")
+else:
+    st.info("Write a prompt to see its variations and their cost.", icon=":material/edit:")
+
+keep_draft()  # every change is kept in the store (debounced), so a reload or a restart loses nothing
 
 if clicked:
     try:

@@ -10,7 +10,7 @@ from components.history_filters import history_filters
 from components.review_board import lab_base_url
 from components.runtime import current_actor, get_lab
 from kling_lab.lab import allowed
-from kling_lab.pricing import format_usd
+from kling_lab.pricing import batch_name, format_usd
 
 PAGE_SIZE = 24
 COLUMNS = 4
@@ -45,12 +45,16 @@ if total == 0:
         st.info("No clip matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 
-st.caption(f"{total:,} clip{'s' if total != 1 else ''} · page {page + 1} of {pages}")
+st.caption(f"{total:,} clip{'s' if total != 1 else ''} · page {page + 1} of {pages} · each card shows its prompt, "
+           "with what differs from the other takes of its batch highlighted")
 
 batches_on_page: dict[str, list] = {}
 for job in jobs:
     batches_on_page.setdefault(job.batch_id, []).append(job)
-winners = {b.id: b.winner_job_id for b in (lab.batch(actor, i) for i in batches_on_page) if b is not None}
+batch_records = {i: b for i in batches_on_page if (b := lab.batch(actor, i)) is not None}
+winners = {i: b.winner_job_id for i, b in batch_records.items()}
+# Every take of each batch on the page (some may be on other pages): what a card's prompt is compared with.
+prompts = {i: {j.id: j.prompt for j in lab.batch_jobs(actor, i)} for i in batches_on_page}
 review_picks = {r.job_id for i in batches_on_page for r in lab.reviews(actor, i) if r.kind == "pick"}
 
 
@@ -85,18 +89,23 @@ def _gallery(items: list) -> None:
         cols = st.columns(COLUMNS)
         for col, job in zip(cols, items[start : start + COLUMNS], strict=False):
             with col:
-                clip_card(job, picked=winners.get(job.batch_id) == job.id or job.id in review_picks)
+                siblings = [p for i, p in prompts.get(job.batch_id, {}).items() if i != job.id]
+                record = batch_records.get(job.batch_id)
+                clip_card(job, picked=winners.get(job.batch_id) == job.id or job.id in review_picks,
+                          siblings=siblings, batch=None if grouped or record is None else batch_name(record.template))
 
 
 if grouped:
     for batch_id, items in batches_on_page.items():
-        batch = lab.batch(actor, batch_id)
+        batch = batch_records.get(batch_id)
         if batch is None:
             continue
         with st.container(border=True, key=f"batch_{batch_id}"):
             made = time.strftime("%Y-%m-%d %H:%M", time.localtime(batch.created_at))
-            st.markdown(f"**{escape_markdown(batch.template[:160])}**")
-            st.caption(f"{made} · estimated {format_usd(batch.estimated_total)} · {batch_id}")
+            takes = len(prompts.get(batch_id, {}))
+            st.markdown(f"**{escape_markdown(batch_name(batch.template, limit=160))}**")
+            st.caption(f"{made} · {takes} take{'s' if takes != 1 else ''} · estimated "
+                       f"{format_usd(batch.estimated_total)}", help=f"Batch id, for the command line: {batch_id}")
             actions = st.columns(4)
             actions[0].page_link("pages/compare.py", label="Open in Compare", icon=":material/grid_view:",
                                  query_params={"batch": batch_id})

@@ -13,7 +13,7 @@ from components.price_tables import compare_frame, price_table_frame
 from components.runtime import current_actor, get_lab
 from kling_lab.capabilities import CAPABILITIES, PROVIDER_NAMES
 from kling_lab.lab import NotAllowed, allowed
-from kling_lab.pricing import compare_batch, format_usd, overrides_from_table
+from kling_lab.pricing import batch_names, compare_batch, format_usd, overrides_from_table
 from kling_lab.spend import spend_by, spend_frame, spend_over_time
 
 lab, actor = get_lab(), current_actor()
@@ -98,9 +98,15 @@ with spend:
     st.metric("Spent today (committed)", format_usd(lab.spend_today(actor)), border=True,
               help="Clips that may be charged today, at the host's reported charge when known, else the estimate.")
     frame = spend_frame(records)
-    if frame.empty:
+    if not sum(r.charged for r in records):
+        # No chart of zeros: failed takes, drafts and cancels before sending cost nothing.
         st.info("Nothing spent yet.", icon=":material/savings:")
+        if records:
+            st.caption(f"{len(records)} clip(s) so far cost nothing: animatic drafts, failed takes (hosts do not "
+                       "charge for those) and clips canceled before they were sent.")
     else:
+        names = batch_names((b.id, b.template, b.created_at) for b in lab.batches(actor, limit=1000))
+        frame["batch"] = [names.get(batch_id, batch_id) for batch_id in frame["batch"]]
         st.bar_chart(spend_over_time(frame), y_label="USD", x_label="Day", stack=True)
         by_host, by_day = st.columns(2)
         by_host.dataframe(spend_by(frame, "host"), hide_index=True, alt="Spend per host")

@@ -140,9 +140,13 @@ def video_grid(
 ) -> GridEvent | None:
     """Show up to ten clips in one synchronized player and return the user's last action.
 
-    Every clip plays on one shared transport (play/pause, scrubber, frame step, loop, speed);
-    clips without a ``url`` show their state in place and join playback when their URL arrives,
-    without restarting the others; ``allow_marks=False`` leaves out the star and rating buttons.
+    Every clip plays on one shared transport (play/pause, scrubber, frame step, loop, speed,
+    fullscreen) that stays in view (sticky) while the cells scroll; one take is heard (the soloed
+    one, else the first; keys 1–9/0 switch) and a hint under the transport says which. Fullscreen
+    uses the browser's Fullscreen API for the grid or one take, with an in-page view where it is
+    refused. Clips without a ``url`` show their state in place and join playback when their URL
+    arrives, without restarting the others. The "star" mark is shown as a "Keep" bookmark, apart
+    from the 1–5 rating; ``allow_marks=False`` leaves out both.
     Returns the pick/star/rate the user just made, on the one
     rerun it caused, else None. ``on_event`` (optional) receives the same event before the
     script body runs, which suits writing it to the store. Raises ValueError on more than ten

@@ -32,6 +32,9 @@ const ICON = {
   muted: svg('<path d="M3 9h4l5-4v14l-5-4H3z" fill="currentColor"/><path d="M16 9l5 6M21 9l-5 6" stroke="currentColor" stroke-width="2"/>'),
   sound: svg(`<path d="M3 9h4l5-4v14l-5-4H3z" fill="currentColor"/>${WAVES}`),
   enlarge: svg('<path d="M4 4h6v2H6v4H4zM20 4v6h-2V6h-4V4zM4 20v-6h2v4h4v2zM20 20h-6v-2h4v-4h2z" fill="currentColor"/>'),
+  // "Keep" is a bookmark, never a star: the five stars beside it are the rating.
+  keep: svg('<path d="M6 3h12v18l-6-4.5L6 21z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/>'),
+  kept: svg('<path d="M6 3h12v18l-6-4.5L6 21z" fill="currentColor" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/>'),
 };
 
 const ASPECT = { "16:9": "16 / 9", "9:16": "9 / 16", "1:1": "1 / 1" };
@@ -112,8 +115,12 @@ class Grid {
     this.position = 0; // timeline seconds while paused / at the last tick
     this.rate = 1;
     this.loop = false;
-    this.soloId = null;
+    this.soloId = null; // the take chosen to be heard; null = the first take (see heardId)
+    this.silenced = false; // the person muted every take
+    this.soundBlocked = false; // the browser refused sound without a click
     this.enlargedId = null;
+    this.fsMode = null; // "grid" or "take" while the browser shows this grid fullscreen
+    this.pseudoFs = false; // the in-page fallback when the Fullscreen API is refused
     this.seekLead = 0.1; // s: learned seek latency; follower seeks aim this far ahead
     this.spread = 0;
     this.scrubbing = false;
@@ -133,6 +140,9 @@ class Grid {
     this.loopBtn = q(".kl-loop");
     this.speedSel = q(".kl-speed-select");
     this.liveEl = q(".kl-live");
+    this.soundEl = q(".kl-sound");
+    this.fsBtn = q(".kl-fullscreen");
+    this.fsText = q(".kl-fullscreen-text");
 
     const opt = { signal: this.ac.signal };
     this.playBtn.addEventListener("click", () => this.togglePlay(), opt);
@@ -144,6 +154,8 @@ class Grid {
     this.scrub.addEventListener("change", () => (this.scrubbing = false), opt);
     this.loopBtn.addEventListener("click", () => this.setLoop(!this.loop), opt);
     this.speedSel.addEventListener("change", () => this.setRate(Number(this.speedSel.value)), opt);
+    this.fsBtn.addEventListener("click", () => this.toggleFullscreen(), opt);
+    document.addEventListener("fullscreenchange", () => this.onFullscreenChange(), opt);
     root.addEventListener("keydown", (e) => this.handleKey(e) && e.preventDefault(), opt);
     root.addEventListener("pointerdown", () => (lastActive = this), opt);
     root.addEventListener("focusin", () => (lastActive = this), opt);
@@ -213,12 +225,19 @@ class Grid {
     cell.media = el("div", { class: "kl-media" }, cell.pending, cell.heldEl);
 
     cell.soloBtn = el("button", { type: "button", class: "kl-solo", "aria-pressed": "false" });
-    cell.starBtn = el("button", { type: "button", class: "kl-star", "aria-pressed": "false" });
+    cell.starIcon = el("span", { class: "kl-keep-icon", "aria-hidden": "true" });
+    cell.starText = el("span", { class: "kl-keep-text" });
+    cell.starBtn = el("button", { type: "button", class: "kl-star kl-keep", "aria-pressed": "false" },
+      cell.starIcon, cell.starText);
     cell.rateBtns = [1, 2, 3, 4, 5].map((n) => el("button", { type: "button", "aria-pressed": "false", text: "☆" }));
     cell.rating = el("span", { class: "kl-rating", role: "group" }, ...cell.rateBtns);
     cell.enlargeBtn = el("button", { type: "button", class: "kl-enlarge", "aria-pressed": "false" });
     cell.enlargeBtn.innerHTML = ICON.enlarge;
-    cell.pickBtn = el("button", { type: "button", class: "kl-pick", "aria-pressed": "false" });
+    // Both words sit in one grid cell, so "Pick" and "Picked ✓" give the button the same width.
+    cell.pickOff = el("span", { class: "kl-pick-off", text: "Pick" });
+    cell.pickOn = el("span", { class: "kl-pick-on", text: "Picked ✓" });
+    cell.pickBtn = el("button", { type: "button", class: "kl-pick", "aria-pressed": "false" }, cell.pickOff, cell.pickOn);
+    cell.marks = el("div", { class: "kl-marks" }, cell.rating, cell.starBtn);
 
     cell.el = el(
       "figure",
@@ -231,7 +250,8 @@ class Grid {
         el("div", { class: "kl-meta-row" }, cell.hostEl, cell.stateEl),
         cell.detailEl,
       ),
-      el("div", { class: "kl-actions" }, cell.soloBtn, cell.starBtn, cell.rating, cell.enlargeBtn, cell.pickBtn),
+      cell.marks,
+      el("div", { class: "kl-actions" }, cell.soloBtn, cell.enlargeBtn, cell.pickBtn),
     );
 
     const opt = { signal: this.ac.signal };
@@ -253,8 +273,8 @@ class Grid {
       this.renderMarks(cell);
       this.emit("pick", cell, cell.picked);
     }, opt);
-    cell.enlargeBtn.addEventListener("click", () => this.setEnlarged(this.enlargedId === cell.id ? null : cell.id), opt);
-    cell.media.addEventListener("dblclick", () => this.setEnlarged(this.enlargedId === cell.id ? null : cell.id), opt);
+    cell.enlargeBtn.addEventListener("click", () => this.toggleTakeFullscreen(cell.id), opt);
+    cell.media.addEventListener("dblclick", () => this.toggleTakeFullscreen(cell.id), opt);
     return cell;
   }
 
@@ -288,20 +308,26 @@ class Grid {
     const key = index === 9 ? "0" : String(index + 1);
     cell.soloBtn.setAttribute("aria-label", `Solo ${label}`);
     cell.soloBtn.title = `Solo this clip's sound (key ${key})`;
-    cell.starBtn.setAttribute("aria-label", `Star ${label}`);
+    cell.starBtn.setAttribute("aria-label", `Keep ${label}`);
+    cell.starBtn.title = "Keep: bookmark this take to find it again (History's Kept filter). Not a rating.";
     cell.rating.setAttribute("aria-label", `Rating for ${label}`);
+    cell.rating.title = "Your rating, 1 to 5 stars (click the same star again to clear it)";
     cell.rateBtns.forEach((btn, i) => btn.setAttribute("aria-label", `Rate ${label} ${i + 1} star${i ? "s" : ""}`));
-    cell.enlargeBtn.setAttribute("aria-label", `Enlarge ${label}`);
-    cell.enlargeBtn.title = "Enlarge (double-click the clip; Esc returns)";
+    cell.enlargeBtn.setAttribute("aria-label", `Fullscreen ${label}`);
+    cell.enlargeBtn.title = "Fullscreen this take (or double-click it); Esc returns";
     cell.pickBtn.setAttribute("aria-label", `Pick ${label}`);
+    cell.pickBtn.title = "Pick this take as the batch's winner";
     cell.pickBtn.hidden = !this.allowPick;
-    // A review board has no stars or ratings: the buttons are not in its page at all.
-    if (!this.allowMarks) {
-      cell.starBtn.remove();
-      cell.rating.remove();
-    }
+    // A review board has no keeps or ratings: the buttons are not in its page at all.
+    if (!this.allowMarks) cell.marks.remove();
     const noVideo = !cell.video;
     for (const b of [cell.soloBtn, cell.starBtn, cell.pickBtn, cell.enlargeBtn, ...cell.rateBtns]) b.disabled = noVideo;
+    // A disabled control says why: the take has no clip yet (or it ended without one).
+    if (noVideo) {
+      const ended = ["done", "failed", "canceled", "unknown"].includes(clip.state);
+      const why = ended ? "Unavailable: this take has no clip" : "Not yet: available once this take's clip arrives";
+      for (const b of [cell.soloBtn, cell.starBtn, cell.pickBtn, cell.enlargeBtn, cell.rating]) b.title = why;
+    }
     this.renderMarks(cell);
   }
 
@@ -319,9 +345,12 @@ class Grid {
   renderMarks(cell) {
     cell.el.classList.toggle("is-picked", !!cell.picked);
     cell.pickBtn.setAttribute("aria-pressed", String(!!cell.picked));
-    cell.pickBtn.textContent = cell.picked ? "Picked ✓" : "Pick";
+    cell.pickOn.style.visibility = cell.picked ? "visible" : "hidden";
+    cell.pickOff.style.visibility = cell.picked ? "hidden" : "visible";
     cell.starBtn.setAttribute("aria-pressed", String(!!cell.starred));
-    cell.starBtn.textContent = cell.starred ? "★" : "☆";
+    const keepIcon = cell.starred ? ICON.kept : ICON.keep;
+    if (cell.starIcon.innerHTML !== keepIcon) cell.starIcon.innerHTML = keepIcon;
+    cell.starText.textContent = cell.starred ? "Kept" : "Keep";
     cell.rateBtns.forEach((btn, i) => {
       const lit = (cell.ratingValue || 0) > i;
       btn.textContent = lit ? "★" : "☆";
@@ -357,6 +386,7 @@ class Grid {
     v.addEventListener("error", () => {
       cell.errored = true;
       this.renderPending(cell);
+      this.applyAudio();
     }, opt);
     v.src = url; // a URL the server streams with Range support; never bytes
     cell.media.prepend(v);
@@ -426,6 +456,10 @@ class Grid {
     if (!this.videoCells().length) return;
     const end = this.timelineDuration();
     this.playing = true;
+    if (this.soundBlocked) {
+      this.soundBlocked = false; // this press is a fresh gesture: try the sound again
+      this.applyAudio();
+    }
     this.resync(this.position >= end - END_EPS ? 0 : this.position);
   }
 
@@ -467,23 +501,117 @@ class Grid {
     this.updateTransport();
   }
 
+  // The take whose sound plays: the one soloed, else the first playable take; none once muted.
+  heardId() {
+    if (this.silenced) return null;
+    const chosen = this.soloId && this.cells.get(this.soloId);
+    if (chosen && chosen.video && !chosen.errored) return chosen.id;
+    return this.videoCells()[0]?.id ?? null;
+  }
+
   toggleSolo(id) {
     const cell = this.cells.get(id);
     if (!cell || !cell.video) return;
-    this.soloId = this.soloId === id ? null : id;
+    if (!this.soundBlocked && this.heardId() === id) {
+      this.silenced = true; // the same take again mutes every take
+      this.soloId = null;
+    } else {
+      this.silenced = false;
+      this.soloId = id;
+    }
+    this.soundBlocked = false;
     this.applyAudio();
   }
 
   applyAudio() {
+    const heard = this.soundBlocked ? null : this.heardId();
     for (const c of this.cells.values()) {
-      const on = c.id === this.soloId;
-      if (c.video) {
+      const on = c.id === heard;
+      if (c.video && c.video.muted !== !on) {
         c.video.muted = !on;
         c.video.preservesPitch = on; // see nudgeFor
       }
       c.soloBtn.setAttribute("aria-pressed", String(on));
-      c.soloBtn.innerHTML = on ? ICON.sound : ICON.muted;
+      const icon = on ? ICON.sound : ICON.muted;
+      if (c.soloBtn.innerHTML !== icon) c.soloBtn.innerHTML = icon;
     }
+    this.renderSoundHint(heard);
+  }
+
+  renderSoundHint(heard) {
+    const many = this.order.length > 1;
+    const keys = this.order.length >= 10 ? "1–9, 0" : this.order.length > 1 ? `1–${this.order.length}` : "1";
+    const label = heard ? this.cells.get(heard)?.clip?.label || "this take" : "";
+    let text;
+    if (this.soundBlocked) text = "The browser held back the sound: press Play all or a speaker button to hear it.";
+    else if (!this.videoCells().length) text = "";
+    else if (!heard) text = `Every take is muted: press ${keys} or a take's speaker button to hear one.`;
+    else if (!many) text = `Sound: ${label}.`;
+    else text = `Sound: ${label}, the others muted. Press ${keys} or a take's speaker button to hear another.`;
+    if (this.soundEl.textContent !== text) this.soundEl.textContent = text;
+  }
+
+  // Fullscreen through the browser's Fullscreen API; where it is refused, an in-page stand-in.
+  fullscreenElement() {
+    const node = this.root.getRootNode();
+    return (node && node.fullscreenElement) || null;
+  }
+
+  async enterFullscreen(mode) {
+    this.fsMode = mode;
+    if (this.fullscreenElement() === this.root || this.pseudoFs) return this.applyFullscreen();
+    try {
+      if (!this.root.requestFullscreen || !document.fullscreenEnabled) throw new Error("no Fullscreen API");
+      await this.root.requestFullscreen({ navigationUI: "hide" });
+    } catch {
+      this.pseudoFs = mode === "grid"; // one take falls back to the in-page enlarge alone
+      if (mode === "take") this.fsMode = null;
+    }
+    this.applyFullscreen();
+  }
+
+  exitFullscreen() {
+    this.fsMode = null;
+    this.pseudoFs = false;
+    this.enlargedId = null;
+    if (this.fullscreenElement() === this.root) document.exitFullscreen().catch(noop);
+    this.applyEnlarged();
+    this.applyFullscreen();
+  }
+
+  toggleFullscreen() {
+    if (this.fullscreenElement() === this.root || this.pseudoFs) return this.exitFullscreen();
+    this.enlargedId = null;
+    this.applyEnlarged();
+    this.enterFullscreen("grid");
+  }
+
+  toggleTakeFullscreen(id) {
+    if (this.enlargedId === id) {
+      // Back from this take: to the grid if the grid was fullscreen first, else to the page.
+      if (this.fsMode === "take") return this.exitFullscreen();
+      return this.setEnlarged(null);
+    }
+    this.setEnlarged(id);
+    if (!this.fsMode && !this.pseudoFs) this.enterFullscreen("take");
+  }
+
+  onFullscreenChange() {
+    if (this.fullscreenElement() === this.root || !this.fsMode) return this.applyFullscreen();
+    // The browser left fullscreen (Esc, F11, another element): back to the page, nothing enlarged.
+    this.fsMode = null;
+    this.enlargedId = null;
+    this.applyEnlarged();
+    this.applyFullscreen();
+  }
+
+  applyFullscreen() {
+    const on = this.fullscreenElement() === this.root || this.pseudoFs;
+    this.root.classList.toggle("is-fullscreen", on);
+    this.root.classList.toggle("is-pseudo-fullscreen", this.pseudoFs);
+    this.fsBtn.setAttribute("aria-pressed", String(on));
+    this.fsBtn.setAttribute("aria-label", on ? "Exit fullscreen" : "Fullscreen: every take");
+    this.fsText.textContent = on ? "Exit fullscreen" : "Fullscreen";
   }
 
   setEnlarged(id) {
@@ -533,7 +661,7 @@ class Grid {
     const start = (group) => {
       for (const c of group) {
         c.startPos = c.video.currentTime;
-        c.video.play().catch(noop);
+        c.video.play().catch((err) => this.onPlayRefused(c, err));
       }
     };
     const release = () => {
@@ -558,6 +686,16 @@ class Grid {
     };
     poll();
     this.updateTransport();
+  }
+
+  // Autoplay policy: a take with sound may be refused without a recent click. Play it muted
+  // (the timeline must not stall) and say how to get the sound back.
+  onPlayRefused(cell, err) {
+    const v = cell.video;
+    if (!v || err?.name !== "NotAllowedError" || v.muted || !this.playing) return;
+    this.soundBlocked = true;
+    this.applyAudio();
+    v.play().catch(noop);
   }
 
   async seekAndBuffer(cell, t) {
@@ -621,7 +759,7 @@ class Grid {
     const ld = this.durationOf(lead);
     this.position = lt;
     if (lv.ended || (lv.paused && !lv.seeking && lt >= ld - 1e-3)) return this.onTimelineEnd();
-    if (lv.paused && !lv.seeking && lv.readyState >= 3) lv.play().catch(noop);
+    if (lv.paused && !lv.seeking && lv.readyState >= 3) lv.play().catch((err) => this.onPlayRefused(lead, err));
     if (lv.playbackRate !== this.rate) lv.playbackRate = this.rate;
     const times = lv.paused || lv.seeking ? [] : [lt];
 
@@ -643,12 +781,12 @@ class Grid {
         c.seekPending = true;
         c.seekStartedAt = performance.now();
         v.currentTime = Math.min(d, lt + this.seekLead * this.rate);
-        if (v.paused) v.play().catch(noop);
+        if (v.paused) v.play().catch((err) => this.onPlayRefused(c, err));
         continue;
       }
-      if (v.paused) v.play().catch(noop);
+      if (v.paused) v.play().catch((err) => this.onPlayRefused(c, err));
       if (!v.paused && v.readyState >= 3) c.joined = true;
-      const want = this.rate * (1 + this.nudgeFor(diff, c.id === this.soloId));
+      const want = this.rate * (1 + this.nudgeFor(diff, !v.muted));
       if (Math.abs(v.playbackRate - want) > 1e-6) v.playbackRate = want;
       if (!v.paused) times.push(v.currentTime);
     }
@@ -694,7 +832,8 @@ class Grid {
     this.playText.textContent = this.playing ? "Pause all" : "Play all";
     const icon = this.playing ? ICON.pause : ICON.play;
     if (this.playIcon.innerHTML !== icon) this.playIcon.innerHTML = icon;
-    this.playBtn.title = `${this.playing ? "Pause" : "Play"} every clip together (Space)`;
+    this.playBtn.title = hasVideo ? `${this.playing ? "Pause" : "Play"} every clip together (Space)`
+      : "Nothing to play yet: takes join here as their clips arrive";
     this.loopBtn.setAttribute("aria-pressed", String(this.loop));
     if (Number(this.speedSel.value) !== this.rate) this.speedSel.value = String(this.rate);
     for (const b of [this.playBtn, this.backBtn, this.fwdBtn, this.scrub]) b.disabled = !hasVideo;
@@ -717,8 +856,16 @@ class Grid {
         this.step(e.key === "ArrowLeft" ? -1 : 1);
         return true;
       case "Escape":
+        if (this.pseudoFs || this.fsMode) {
+          this.exitFullscreen();
+          return true;
+        }
         if (!this.enlargedId) return false;
         this.setEnlarged(null);
+        return true;
+      case "f":
+      case "F":
+        this.toggleFullscreen();
         return true;
       default: {
         if (!/^[0-9]$/.test(e.key)) return false;
@@ -734,6 +881,7 @@ class Grid {
     if (this.destroyed) return;
     this.destroyed = true;
     this.syncGen++;
+    if (this.fullscreenElement() === this.root) document.exitFullscreen().catch(noop);
     cancelAnimationFrame(this.raf);
     clearInterval(this.interval);
     this.ac.abort();

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from decimal import Decimal
 
+from kling_lab.capabilities import missing_key_sentence
 from kling_lab.cli.output import EXIT_JOB_FAILED, EXIT_OK, InvalidInput, Output, _job_json, _money
 from kling_lab.cli.planning import _plan
 from kling_lab.cli.running import _drive_here, _lab, _open, _wait_for_batch
 from kling_lab.config import Settings
-from kling_lab.domain.jobs import JobState
+from kling_lab.domain.jobs import JobState, charged_amount
 from kling_lab.lab import Actor
 from kling_lab.user_settings import parse_budget
 
@@ -22,6 +23,10 @@ def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> i
     budget, budget_error = parse_budget(args.budget)
     if budget_error:
         raise InvalidInput([budget_error])
+    missing = [missing_key_sentence(p, "Or use --provider animatic (free).", context="cli")
+               for p in sorted({t.variation.provider for t in plan.takes}) if not settings.has_key(p)]
+    if plan.errors or missing:
+        raise InvalidInput(plan.errors + missing)
     try:
         batch_id = _lab(store, media, settings).submit(Actor.cli(), plan, source="cli", budget_per_batch=budget)
     except BudgetExceeded as exc:
@@ -32,7 +37,9 @@ def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> i
     if not args.detach:
         _drive_here(store, media, settings, batch_id, lambda: _wait_for_batch(store, batch_id, out))
     jobs = store.jobs_for_batch(batch_id)
-    total = sum((j.cost or Decimal(0) for j in jobs), Decimal(0))
+    # What the batch counts against the budgets: failed takes are free, not their estimate.
+    total = sum((charged_amount(j.state.value, host_task_id=j.host_task_id, actual=j.actual_cost,
+                                estimated=j.estimated_cost) for j in jobs), Decimal(0))
     document = {"batch_id": batch_id, "jobs": [_job_json(j) for j in jobs], "total": _money(total)}
     human = "\n".join(f"{j.state.value}\t{j.label}\t{j.video_path or j.error or ''}" for j in jobs)
     out.emit(document, human)

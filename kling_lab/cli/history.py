@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from kling_lab.cli.output import EXIT_OK, InvalidInput, Output, _job_json, _money
+from kling_lab.cli.output import EXIT_OK, InvalidInput, Output, _cost_text, _job_json, _money
 from kling_lab.cli.running import _open
 from kling_lab.config import Settings
+
+HEADER = "created\tbatch\tclip\tstate\tcost\tlabel"
 
 
 def cmd_history(args: argparse.Namespace, out: Output, settings: Settings) -> int:
@@ -39,9 +41,11 @@ def cmd_history(args: argparse.Namespace, out: Output, settings: Settings) -> in
             "finished_at": job.finished_at,
             "request": job.request.to_dict(),
         })
+    # The batch id is what `history export --batch` and `review-link` take; the cost is what was charged.
     human = "\n".join(
-        f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(c['created_at']))}\t{c['state']}\t{c['label']}"
-        for c in clips
+        f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(job.created_at))}\t{job.batch_id}\t{job.id}\t"
+        f"{job.state.value}\t{_cost_text(job)}\t{job.label}"
+        for job in jobs
     )
-    out.emit({"clips": clips}, human or "No clips yet.")
+    out.emit({"clips": clips}, (HEADER + "\n" + human) if human else "No clips yet.")
     return EXIT_OK

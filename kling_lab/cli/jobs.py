@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kling_lab.capabilities import missing_key_sentence
 from kling_lab.cli.output import EXIT_JOB_FAILED, EXIT_OK, InvalidInput, Output, _job_json
 from kling_lab.cli.running import _drive_here, _lab, _open, _wait_for_batch, _wait_for_job
 from kling_lab.config import Settings
@@ -16,6 +17,9 @@ def cmd_retry(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     from kling_lab.store import BudgetExceeded
 
     store, media = _open(settings)
+    stored = store.get_job(args.job)
+    if stored is not None and stored.state.is_final and not settings.has_key(stored.provider):
+        raise InvalidInput([missing_key_sentence(stored.provider, context="cli")])
     try:
         job = _lab(store, media, settings).retry(Actor.cli(), args.job)
     except KeyError as exc:

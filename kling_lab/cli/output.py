@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from kling_lab.domain.jobs import charge_shown
 from kling_lab.store import JobRecord
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_INVALID = 0, 1, 2
@@ -54,13 +55,29 @@ def _is_utf8_text(text: str) -> bool:
     return True
 
 
+def _charge(job: JobRecord) -> tuple[str, Decimal | None]:
+    kind, amount = charge_shown(job.state.value, host_task_id=job.host_task_id, actual=job.actual_cost,
+                                estimated=job.estimated_cost)
+    return kind.value, amount
+
+
 def _job_json(job: JobRecord) -> dict[str, Any]:
+    """One clip: `price` is what it cost as the cards say (0 for a failed take, not its estimate) and
+    `charge` how sure that is: reported, none, price, estimate (not finished) or unconfirmed (at most)."""
+    kind, amount = _charge(job)
     return {
         "id": job.id,
         "label": job.label,
         "state": job.state.value,
         "video_path": job.video_path,
-        "price": _money(job.cost),
+        "price": _money(amount),
+        "charge": kind,
         "provider": job.provider,
         "error": job.error,
     }
+
+
+def _cost_text(job: JobRecord) -> str:
+    from kling_lab.pricing import format_charge
+
+    return format_charge(*_charge(job))

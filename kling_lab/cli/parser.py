@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("template")
     _add_request_options(p)
     _add_template_options(p)
+    p.add_argument("--compare", action="store_true",
+                   help="also price the same batch on every other host, as the app's cost badge does")
 
     p = sub.add_parser("validate", help="check a prompt and options for a provider")
     p.add_argument("prompt")

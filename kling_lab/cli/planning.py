@@ -13,7 +13,7 @@ from kling_lab.config import Settings
 from kling_lab.images import FrameRef, inspect_frame
 from kling_lab.media import MediaStore
 from kling_lab.request import GenerationRequest, find_problems, validate
-from kling_lab.variations import parse_sweep_values
+from kling_lab.variations import expand, parse_sweep_values
 
 
 def _read_frame(path: Path | None, what: str, media: MediaStore) -> tuple[FrameRef | None, list[str]]:
@@ -76,7 +76,8 @@ def _template_inputs(args: argparse.Namespace) -> tuple[dict[str, list[str]], di
     return variables, sweeps
 
 
-def _plan(args: argparse.Namespace, settings: Settings, media: MediaStore):  # noqa: ANN202 - BatchPlan
+def _plan(args: argparse.Namespace, settings: Settings, media: MediaStore,  # noqa: ANN202 - BatchPlan
+          *, compare: bool = False):
     from kling_lab.batches import plan_batch
     from kling_lab.pricing import load_price_book
 
@@ -85,7 +86,7 @@ def _plan(args: argparse.Namespace, settings: Settings, media: MediaStore):  # n
     variables, sweeps = _template_inputs(args)
     base = _base_request(args, "", media)
     book = load_price_book(settings.price_overrides_path)
-    return plan_batch(args.template, base, args.provider, book, variables=variables, sweeps=sweeps, compare=False)
+    return plan_batch(args.template, base, args.provider, book, variables=variables, sweeps=sweeps, compare=compare)
 
 
 def cmd_expand(args: argparse.Namespace, out: Output, settings: Settings) -> int:
@@ -109,20 +110,36 @@ def cmd_estimate(args: argparse.Namespace, out: Output, settings: Settings) -> i
     from kling_lab.pricing import format_usd
 
     _, media = _open(settings)
-    plan = _plan(args, settings, media)
+    compare = getattr(args, "compare", False)
+    plan = _plan(args, settings, media, compare=compare)
     if plan.errors:
         raise InvalidInput(plan.errors)
     items = [{"label": t.variation.label, "prompt": t.variation.prompt, "provider": t.variation.provider,
               "price": _money(t.price)} for t in plan.takes]
-    document = {"provider": args.provider, "currency": "USD", "items": items, "total": _money(plan.total)}
+    document: dict[str, Any] = {"provider": args.provider, "currency": "USD", "items": items,
+                                "total": _money(plan.total)}
     human = "\n".join(f"{format_usd(t.price)}\t{t.variation.label}" for t in plan.takes)
-    out.emit(document, human + f"\nTotal {format_usd(plan.total)}")
+    human += f"\nTotal {format_usd(plan.total)}"
+    if compare:
+        # The same batch on every other host, as the app's cost badge shows it (`compare_batch`).
+        others = [h for h in plan.comparison if h.provider != args.provider]
+        document["compare"] = [{"provider": h.provider, "label": h.label, "total": _money(h.total),
+                                "priced": h.priced, "clips": h.count, "status": h.status,
+                                "as_of": h.as_of.isoformat() if h.as_of else None, "note": h.note}
+                               for h in others]
+        human += "\nSame batch elsewhere:\n" + "\n".join(
+            f"{format_usd(h.total) if h.total is not None else 'n/a'}\t{h.label}" + (f"\t{h.note}" if h.note else "")
+            for h in others)
+    out.emit(document, human)
     return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     _, media = _open(settings)
     request = _base_request(args, args.prompt, media)
-    errors = validate(request, args.provider)
+    # The prompt is read as a template, as expand, estimate and generate read it: "{a|b" is refused here too.
+    expansion = expand(args.prompt, request, args.provider)
+    errors = list(expansion.errors) or list(dict.fromkeys(
+        problem for variation in expansion.variations for problem in validate(variation.request, args.provider)))
     out.emit({"ok": not errors, "errors": errors}, "\n".join(errors) if errors else "OK")
     return EXIT_OK if not errors else EXIT_INVALID

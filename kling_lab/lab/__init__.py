@@ -9,6 +9,7 @@ parts once and hands out the `Lab`.
 - `actors`: `Actor`, `Scope`, `allowed`, `NotAllowed`: who may do what, and the one-batch rule of review links.
 - `door`: `Lab` and its actions (submit, re-run, retry, cancel, delete, pick, annotate, review).
 - `reads`, `files`, `changes`: what the screens read, the files the routes serve, settings and prices.
+- `drafts`: Compose drafts (save as you type, open by id, the latest, recent ones, one made from a take).
 - `links`: review links (make, list, revoke, open) and the file tokens in route URLs.
 - `root`: `build_root` / `LabRoot`, the composition root.
 
@@ -24,6 +25,7 @@ from kling_lab.batches import BatchPlan
 from kling_lab.config import DEFAULT_BASE_URLS, Settings
 from kling_lab.lab.actors import ACTION_WORDS, Action, Actor, ActorKind, NotAllowed, Scope, allowed
 from kling_lab.lab.door import Lab
+from kling_lab.lab.drafts import RECENT_DRAFTS, draft_title, normal_state, same_state
 from kling_lab.lab.links import FILE_TOKEN_PARAM, REVIEW_PARAM
 from kling_lab.lab.root import LabRoot, build_root
 from kling_lab.runner import DEFAULT_CONCURRENCY
@@ -32,6 +34,7 @@ from kling_lab.store import (
     BatchRecord,
     BudgetExceeded,
     DatabaseUnavailable,
+    DraftRecord,
     EventRecord,
     JobQuery,
     JobRecord,
@@ -51,6 +54,7 @@ __all__ = [
     "ACTION_WORDS",
     "DEFAULT_BASE_URLS",
     "DEFAULT_CONCURRENCY",
+    "RECENT_DRAFTS",
     "FILE_TOKEN_PARAM",
     "REVIEW_PARAM",
     "MAX_TEXT_CHARS",
@@ -60,6 +64,7 @@ __all__ = [
     "BatchPlan",
     "BatchRecord",
     "BudgetExceeded",
+    "DraftRecord",
     "EventRecord",
     "JobQuery",
     "JobRecord",
@@ -74,6 +79,9 @@ __all__ = [
     "UserSettings",
     "allowed",
     "build_root",
+    "draft_title",
+    "normal_state",
     "parse_base_url",
     "parse_budget",
+    "same_state",
 ]

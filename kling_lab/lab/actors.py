@@ -17,7 +17,7 @@ from typing import Literal
 ActorKind = Literal["local", "owner", "member", "reviewer", "cli", "worker", "host", "anonymous"]
 Action = Literal[
     "submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review",
-    "read", "read_costs", "upload", "export", "share", "settings", "callback", "health",
+    "read", "read_costs", "upload", "export", "share", "settings", "callback", "health", "draft",
 ]
 
 # What each action is, in the words of the sentence that refuses it ("You can't ... with this link or account.").
@@ -38,6 +38,7 @@ ACTION_WORDS: dict[str, str] = {
     "settings": "change settings or prices",
     "callback": "send host callbacks",
     "health": "ask how the server is",
+    "draft": "keep Compose drafts",
 }
 
 _PERSON = frozenset(ACTION_WORDS) - {"callback"}

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from kling_lab.batches import BatchPlan, retry_job, submit_plan, submit_rerun
 from kling_lab.lab.actors import Actor, check
 from kling_lab.lab.changes import Changes
+from kling_lab.lab.drafts import Drafts
 from kling_lab.lab.files import Files
 from kling_lab.lab.links import Links
 from kling_lab.lab.reads import Reads
@@ -25,7 +26,7 @@ from kling_lab.store import JobRecord, new_batch_id
 log = logging.getLogger("kling_lab.lab")
 
 
-class Lab(Reads, Files, Changes, Links):
+class Lab(Reads, Files, Changes, Links, Drafts):
     """Every action and read of the lab, each with the actor who asks.
 
     `Lab(store, media, runner, settings, preferences, price_book=None, secret=None)`: `runner`

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kling_lab.exports import contact_sheet, export_batch
+from kling_lab.exports import contact_sheet, export_for_download
 from kling_lab.images import FrameRef
 from kling_lab.lab.actors import Actor, check
 from kling_lab.lab.base import DoorBase
@@ -58,16 +58,15 @@ class Files(DoorBase):
         return _existing(self.media.root / "frames" / f"{sha256}.{extension}")
 
     def export_file(self, actor: Actor, batch_id: str) -> Path | None:
-        """Write the batch's zip (clips, manifest.json, clips.csv) under the data folder; None for no such batch.
+        """The batch's zip (clips, manifest.json, clips.csv) under the data folder; None for no such batch.
 
-        Blocking: a route runs it on a worker thread.
+        Blocking: a route runs it on a worker thread. Many downloads at once each get a whole zip: one
+        that is in place is never rewritten (see `export_for_download`).
         """
         self._check(actor, "export")
         if not BATCH_ID.match(batch_id) or self.store.get_batch(batch_id) is None:
             return None
-        out = self._settings().data_dir / "exports" / f"{batch_id}.zip"
-        export_batch(self.store, batch_id, out)
-        return out
+        return export_for_download(self.store, batch_id, self._settings().data_dir / "exports").path
 
     def contact_sheet(self, actor: Actor, batch_id: str) -> bytes:
         """A PNG of the batch's key frames with labels; KeyError when the batch has no clips."""

@@ -9,6 +9,7 @@ notes and pick (`_for_board`), so no screen can leak them by accident.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,11 @@ from kling_lab.pricing import PriceBook
 from kling_lab.request import GenerationRequest
 from kling_lab.store import BatchRecord, EventRecord, JobQuery, JobRecord, ReviewRecord, SpendRecord
 from kling_lab.user_settings import UserSettings
+
+log = logging.getLogger(__name__)
+
+STORE_UNAVAILABLE = "store unavailable"
+"""The health status when the store does not answer (the route answers 503 with it)."""
 
 
 class Reads(DoorBase):
@@ -123,11 +129,18 @@ class Reads(DoorBase):
         return self.media.disk_usage_bytes()
 
     def health(self, actor: Actor) -> dict[str, object]:
-        """Liveness: whether this process's runner runs and whether any clip is still being made."""
+        """Liveness: whether the store answers a cheap read, this process's runner runs, and whether any clip is
+        still being made. `status` is "ok", or "store unavailable" (with a plain `reason`, no path) when the
+        store cannot be read (a corrupt file, a database server gone)."""
         self._check(actor, "health")
-        running = self.runner is not None and self.runner.running
-        return {"status": "ok", "runner": "running" if running else "stopped",
-                "unfinished_jobs": self.store.has_unfinished()}
+        running = "running" if self.runner is not None and self.runner.running else "stopped"
+        try:
+            unfinished = self.store.has_unfinished()
+        except Exception as exc:  # noqa: BLE001 - a health check answers whatever the store raises
+            log.warning("health: the store could not be read: %s", type(exc).__name__)
+            return {"status": STORE_UNAVAILABLE, "runner": running,
+                    "reason": "The store could not be read; the server's log and its operator have the details."}
+        return {"status": "ok", "runner": running, "unfinished_jobs": unfinished}
 
 
 def _board_job(job: JobRecord) -> JobRecord:

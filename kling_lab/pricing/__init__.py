@@ -38,7 +38,7 @@ from kling_lab.pricing.model import (
     RateKey,
     clip_price,
 )
-from kling_lab.pricing.money import format_usd, parse_decimal
+from kling_lab.pricing.money import batch_name, batch_names, format_charge, format_usd, parse_decimal
 from kling_lab.pricing.overrides import (
     load_overrides,
     load_price_book,
@@ -70,6 +70,9 @@ __all__ = [
     "clip_price",
     "compare_batch",
     "estimate_batch",
+    "batch_name",
+    "batch_names",
+    "format_charge",
     "format_usd",
     "load_overrides",
     "load_price_book",

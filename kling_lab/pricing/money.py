@@ -6,6 +6,9 @@ rounds to cents only for display.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 _CENT = Decimal("0.01")
@@ -72,3 +75,40 @@ def _format_rate(value: Decimal) -> str:
     exponent = value.normalize().as_tuple().exponent
     places = max(2, -exponent) if isinstance(exponent, int) else 2
     return f"${value:.{places}f}"
+
+
+def format_charge(kind: str, amount: Decimal | None) -> str:
+    """A clip's cost as `kling_lab.domain.jobs.charge_shown` decides it: "$0.35", "$0.00" (nothing was
+    charged), "est. $0.35" (not finished) or "up to $0.35" (ended without a clip; the host may have charged)."""
+    if kind in ("estimate", "unconfirmed") and amount is not None and amount == 0:
+        return format_usd(amount)  # a free clip (the animatic) costs nothing whatever happens
+    if kind == "estimate":
+        return f"est. {format_usd(amount)}" if amount is not None else "—"
+    if kind == "unconfirmed":
+        return f"up to {format_usd(amount)}" if amount is not None else "not reported"
+    return format_usd(amount)
+
+
+BATCH_NAME_CHARS = 48
+
+
+def batch_name(template: str, limit: int = BATCH_NAME_CHARS) -> str:
+    """A batch as people know it: the start of its template on one line, cut at a word ("a fox in {snow|rain},
+    slow…"); History, Compare and the Spend tab all name batches with it."""
+    text = " ".join(template.split())
+    if len(text) > limit:
+        head = text[: limit + 1]
+        text = (head.rsplit(" ", 1)[0] if " " in head[:limit] else text[:limit]).rstrip(" ,;:.") + "…"
+    return text or "(no prompt)"
+
+
+def batch_names(batches: Iterable[tuple[str, str, float]]) -> dict[str, str]:
+    """(id, template, created_at) -> a name per batch id: the start of its template, with when it was made
+    where two batches would read the same (so a table never merges two batches under one name)."""
+    rows = list(batches)
+    names = {batch_id: batch_name(template) for batch_id, template, _ in rows}
+    seen = Counter(names.values())
+    for batch_id, _, created_at in rows:
+        if seen[names[batch_id]] > 1:
+            names[batch_id] += time.strftime(" · %b %d %H:%M:%S", time.localtime(created_at))
+    return names

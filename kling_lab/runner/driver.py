@@ -31,6 +31,7 @@ import httpx
 
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
+from kling_lab.domain.jobs import canceled_unsent_sentence
 from kling_lab.media import DownloadRefused, MediaStore, probe_clip
 from kling_lab.providers.base import (
     FINAL_STATES,
@@ -385,7 +386,7 @@ class JobDriver:
         self.signals.cancel_handled(job.id)
         if job.state == JobState.QUEUED or not job.host_task_id:
             return self._move(job.id, JobState.CANCELED, detail="canceled before sending",
-                              error="Canceled before it was sent; nothing was charged.")
+                              error=canceled_unsent_sentence(job.host_extra, job.attempts))
         client = client or self.clients(job.provider, job.batch_id)
         submission = submission or Submission(job.host_task_id, job.host_extra or None)
         try:

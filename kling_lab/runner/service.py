@@ -25,6 +25,7 @@ import httpx
 
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.config import Settings
+from kling_lab.domain.jobs import canceled_unsent_sentence
 from kling_lab.media import MediaStore
 from kling_lab.providers.base import FINAL_STATES, JobState, TaskStatus
 from kling_lab.runner.clients import ClientFactory, HostClients, default_client_factory
@@ -176,7 +177,7 @@ class JobRunner:
         self._signals.ask_cancel(job_id)
         self._on_loop(self._signals.wake, job_id)
         if job.state == JobState.QUEUED:
-            return "Canceled before it was sent; nothing was charged."
+            return canceled_unsent_sentence(job.host_extra, job.attempts)
         if not caps.can_cancel:
             return f"{caps.label} has no cancel call: the clip will finish on the host and may be charged."
         return f"Asked {caps.label} to cancel."

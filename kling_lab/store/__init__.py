@@ -14,6 +14,7 @@ and on PostgreSQL (a team's store: row-locked claims and budget checks).
     queue.py       claims, leases, transitions, cancel requests, retries
     ledger.py      spend and budget checks
     review_book.py comments, one pick per reviewer, review links
+    drafts.py      Compose drafts (the whole Compose state as JSON, per person)
     repository.py  Store, the one object the rest of Kling Lab holds
 """
 
@@ -23,6 +24,7 @@ from kling_lab.store.queries import JobQuery
 from kling_lab.store.records import (
     MAX_TEXT_CHARS,
     BatchRecord,
+    DraftRecord,
     EventRecord,
     JobRecord,
     LinkRecord,
@@ -42,6 +44,7 @@ __all__ = [
     "BatchRecord",
     "BudgetExceeded",
     "DatabaseUnavailable",
+    "DraftRecord",
     "EventRecord",
     "JobQuery",
     "JobRecord",

@@ -9,6 +9,7 @@ and the queue and the ledger take row locks inside it (see queue.py, ledger.py).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -144,7 +145,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reads; on SQLite each statement sees the newest committed store."""
-        with self._connect() as conn:
+        with self._connect() as conn, self._damage_said():
             yield conn
 
     @contextmanager
@@ -154,7 +155,7 @@ class Database:
         On SQLite it is `BEGIN IMMEDIATE`, so reads inside it see a stable store
         and no other writer (thread or process) runs until it ends.
         """
-        with self._connect() as conn:
+        with self._connect() as conn, self._damage_said():
             if not self.is_sqlite:
                 with conn.begin():
                     yield conn
@@ -170,7 +171,7 @@ class Database:
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
         """A read-only transaction whose reads agree with each other (SQLite: deferred BEGIN)."""
-        with self._connect() as conn:
+        with self._connect() as conn, self._damage_said():
             if not self.is_sqlite:
                 with conn.begin():
                     yield conn
@@ -205,10 +206,35 @@ class Database:
         """Close the idle connections; the store opens new ones if it is used again."""
         self.engine.dispose()
 
+    @contextmanager
+    def _damage_said(self) -> Iterator[None]:
+        """A damaged SQLite file (or one that is not a store) is one sentence saying what to do, not a driver error."""
+        try:
+            yield
+        except _DBAPIError as exc:
+            damaged = self._damaged(exc)
+            if damaged is None:
+                raise
+            raise damaged from None
+
+    def _damaged(self, exc: _DBAPIError) -> DatabaseUnavailable | None:
+        # Exactly sqlite3.DatabaseError ("file is not a database", "database disk image is malformed"); its
+        # subclasses (OperationalError: locked, busy; IntegrityError) are not damage.
+        if not self.is_sqlite or type(exc.orig) is not sqlite3.DatabaseError:
+            return None
+        return DatabaseUnavailable(
+            f"Kling Lab cannot read {self.where} in its data folder: it is damaged or is not a Kling Lab store. "
+            "Stop Kling Lab, move that file (and any -wal and -shm files beside it) aside or restore a backup, "
+            "and start again."
+        )
+
     def _connect(self) -> Connection:
         try:
             return self.engine.connect()
         except _DBAPIError as exc:
+            damaged = self._damaged(exc)
+            if damaged is not None:
+                raise damaged from None
             if not self.is_postgres:
                 raise
             lines = str(exc.orig or "").strip().splitlines()

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from kling_lab.domain.jobs import FINAL_STATES, JobState
+from kling_lab.domain.jobs import FINAL_STATES, JobState, canceled_unsent_sentence
 from kling_lab.store.database import Database
 from kling_lab.store.errors import BudgetExceeded, LeaseLost
 from kling_lab.store.ledger import committed_in
@@ -115,8 +115,11 @@ class JobQueue:
                 conn.execute(update(jobs).where(jobs.c.id == job_id).values(cancel_requested_at=now))
             unheld = row.lease_owner is None or (row.lease_until or 0) < now
         if row.state == JobState.QUEUED.value and unheld:
+            with self._db.read() as conn:
+                queued = fetch_job(conn, job_id)
+            sentence = canceled_unsent_sentence(queued.host_extra if queued else None, queued.attempts if queued else 0)
             return self.transition(job_id, JobState.CANCELED, owner=None, detail="canceled before sending",
-                                   error="Canceled before it was sent; nothing was charged.")
+                                   error=sentence)
         with self._db.read() as conn:
             job = fetch_job(conn, job_id)
         assert job is not None

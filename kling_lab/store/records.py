@@ -148,6 +148,28 @@ class LinkRecord:
         return self.revoked_at is None and self.expires_at > now
 
 
+@dataclass(frozen=True)
+class DraftRecord:
+    """A Compose draft as stored: the whole Compose state (plain JSON values), whose it is, and when."""
+
+    id: str
+    owner_kind: str
+    owner_name: str
+    state: dict[str, Any]
+    origin: str
+    created_at: float
+    updated_at: float
+
+
+def draft_from_row(row: Mapping[str, Any]) -> DraftRecord:
+    try:
+        state = json.loads(row["state_json"] or "{}")
+    except ValueError:
+        state = {}
+    return DraftRecord(row["id"], row["owner_kind"], row["owner_name"], state if isinstance(state, dict) else {},
+                       row["origin"], row["created_at"], row["updated_at"])
+
+
 def reviewer_key(link_id: str, name: str) -> str:
     """Who a pick belongs to: the link it came through and the name typed (case and spaces do not matter)."""
     return f"{link_id}:{' '.join(name.split()).casefold()}"

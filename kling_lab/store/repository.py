@@ -20,12 +20,14 @@ from sqlalchemy import Engine, func, insert, select, update
 from kling_lab.domain.jobs import JobState
 from kling_lab.store import schema, upgrade
 from kling_lab.store.database import Database, parse_database_url
+from kling_lab.store.drafts import DraftBook
 from kling_lab.store.ledger import Ledger, check_batch_budget, check_day_budget
 from kling_lab.store.queries import JobQuery, fetch_job, history_select, unfinished
 from kling_lab.store.queue import JobQueue, RetryCheck
 from kling_lab.store.records import (
     MAX_TEXT_CHARS,
     BatchRecord,
+    DraftRecord,
     EventRecord,
     JobRecord,
     LinkRecord,
@@ -65,6 +67,7 @@ class Store:
         self.queue = JobQueue(self._db)
         self.ledger = Ledger(self._db)
         self.reviews = ReviewBook(self._db)
+        self.drafts = DraftBook(self._db)
 
     @classmethod
     def from_url(cls, url: str | None, default_path: Path) -> Store:
@@ -251,6 +254,22 @@ class Store:
     def review_link_revoked(self, link_id: str) -> bool:
         """True for a revoked link and for one this store never made."""
         return self.reviews.is_revoked(link_id)
+
+    # -- drafts (drafts.py) --------------------------------------------------------------------
+
+    def save_draft(self, draft_id: str | None, *, owner_kind: str, owner_name: str, state: dict[str, Any],
+                   origin: str = "", now: float | None = None) -> DraftRecord:
+        """Write a Compose draft (a new one when `draft_id` is None or not this owner's); returns it as stored.
+        ValueError with a sentence when it is too large to keep."""
+        return self.drafts.save(draft_id, owner_kind=owner_kind, owner_name=owner_name, state=state,
+                                origin=origin, now=now)
+
+    def get_draft(self, draft_id: str) -> DraftRecord | None:
+        return self.drafts.get(draft_id)
+
+    def recent_drafts(self, *, owner_kind: str, owner_name: str, limit: int = 5) -> list[DraftRecord]:
+        """An owner's drafts, the most recently changed first."""
+        return self.drafts.recent(owner_kind=owner_kind, owner_name=owner_name, limit=limit)
 
     def find_job_by_task(self, provider: str, task_id: str) -> JobRecord | None:
         found = self._jobs(select(jobs).where(jobs.c.provider == provider, jobs.c.host_task_id == task_id).limit(1))

@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from kling_lab.domain.jobs import FINAL_STATES, JobState
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The newest schema this release knows; migration revision ids are this number, zero-padded to four digits."""
 
 LEGACY_SCHEMA_VERSION = 3
@@ -191,7 +191,23 @@ review_picks = Table(
 """Schema 5: one pick per reviewer per batch (the link id and the typed name), changed in place, deleted to un-pick.
 `reviews` keeps the comments (a list)."""
 
-KLING_LAB_TABLES = ("meta", "batches", "jobs", "events", "reviews", "ledger_lock", "review_links", "review_picks")
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner_kind", Text, nullable=False),
+    Column("owner_name", Text, nullable=False, server_default=""),
+    Column("state_json", Text, nullable=False, server_default="{}"),
+    Column("origin", Text, nullable=False, server_default=""),
+    Column("created_at", EPOCH_SECONDS, nullable=False),
+    Column("updated_at", EPOCH_SECONDS, nullable=False),
+    Index("drafts_owner_updated", "owner_kind", "owner_name", text("updated_at DESC")),
+)
+"""Schema 6: Compose work in progress (template, variables, parameters, sweeps, frames by hash, toggles) as JSON,
+whose it is, and where it came from (a take it was loaded from), so a reload, a new tab or a restart loses nothing."""
+
+KLING_LAB_TABLES = ("meta", "batches", "jobs", "events", "reviews", "ledger_lock", "review_links", "review_picks",
+                    "drafts")
 
 # Alembic's own bookkeeping table, written directly when a fresh database is stamped (same DDL Alembic uses).
 version_metadata = MetaData()

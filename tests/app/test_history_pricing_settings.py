@@ -74,26 +74,26 @@ def test_history_lists_every_clip_and_filters_change_the_set(app, data_dir, tiny
     assert not app.exception
 
 
-def test_load_into_compose_restores_every_control_including_frames(app, data_dir, tiny_mp4) -> None:
+def test_load_into_compose_restores_the_template_and_every_control_including_frames(app, data_dir, tiny_mp4) -> None:
     ids = _seed(data_dir, tiny_mp4)
     _history(app)
     app.button(key=f"open_{ids['snow']}").click().run()
     app.button(key=f"load_{ids['snow']}").click().run()
     assert app.title[0].value == "Compose"
     assert app.selectbox(key="compose_provider").value == "fal"
-    assert app.text_area(key="compose_prompt").value == "a fox in snow"
+    assert app.text_area(key="compose_prompt").value == "a fox {snow|rain}"  # the template, not one expansion
     assert app.text_area(key="compose_negative").value == "blur"
     assert app.segmented_control(key="compose_duration").value == 10
     assert app.toggle(key="compose_audio").value is True
     assert app.toggle(key="compose_cfg_on").value is True
     assert app.slider(key="compose_cfg").value == pytest.approx(0.3)
-    assert app.metric[0].value == "$1.40"
+    assert app.metric[0].value == "$2.80"  # both takes of the template
     app.switch_page("pages/history.py").run()
     app.button(key=f"open_{ids['lighthouse']}").click().run()
     app.button(key=f"load_{ids['lighthouse']}").click().run()
     assert app.selectbox(key="compose_provider").value == "kie"
     assert app.session_state["compose_start_ref"] is not None
-    assert app.dataframe[0].value["Prompt"][0] == "a lighthouse at dusk"
+    assert app.dataframe[0].value["Prompt"][0] == "a lighthouse"
 
 
 def test_rerun_creates_exactly_one_new_job_after_showing_the_cost(app, data_dir, tiny_mp4, monkeypatch) -> None:

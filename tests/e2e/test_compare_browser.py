@@ -1,4 +1,4 @@
-"""Compare in a real browser: a pick in the grid reaches the store as the batch's winner."""
+"""Compare and History in a real browser: a pick reaches the store; History cards show the prompt."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from kling_lab.store import Store
 from tests.e2e.conftest import GRID_VIDEOS_JS, ROOT, run_app, wait_for_app
@@ -43,16 +44,40 @@ def _until(predicate, timeout: float = 15) -> bool:  # noqa: ANN001
     return False
 
 
-def test_pick_in_the_compare_grid_is_stored_as_the_batch_winner(tab, tmp_path: Path) -> None:
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def harbour(tmp_path_factory):  # noqa: ANN001, ANN201 - (the running app, the batch id), one per module
+    data = tmp_path_factory.mktemp("compare") / "data"
     with run_app(data) as app:
-        batch_id = _enqueue(data, "a harbour at night, {slow push-in|pan left}")
-        tab.goto(f"{app.url}/compare?batch={batch_id}")
-        wait_for_app(tab)
-        _wait_ready(tab, 2)
-        tab.get_by_role("button", name="Pick pan left").click()
-        store = Store(data / "kling_lab.sqlite3")
-        pan_left = next(j for j in store.jobs_for_batch(batch_id) if j.label == "pan left")
-        assert _until(lambda: store.get_batch(batch_id).winner_job_id == pan_left.id)
+        yield app, _enqueue(data, "a harbour at night, {slow push-in|pan left}")
+
+
+def test_pick_in_the_compare_grid_is_stored_as_the_batch_winner(tab, harbour) -> None:  # noqa: ANN001
+    app, batch_id = harbour
+    tab.goto(f"{app.url}/compare?batch={batch_id}")
+    wait_for_app(tab)
+    _wait_ready(tab, 2)
+    tab.get_by_role("button", name="Pick pan left").click()
+    store = Store(app.data_dir / "kling_lab.sqlite3")
+    pan_left = next(j for j in store.jobs_for_batch(batch_id) if j.label == "pan left")
+    assert _until(lambda: store.get_batch(batch_id).winner_job_id == pan_left.id)
+
+
+def test_history_cards_show_the_prompt_with_what_differs_highlighted(tab, harbour) -> None:  # noqa: ANN001
+    app, batch_id = harbour
+    store = Store(app.data_dir / "kling_lab.sqlite3")
+    assert _until(lambda: all(j.state.value == "done" for j in store.jobs_for_batch(batch_id)), timeout=60)
+    pan_left = next(j for j in store.jobs_for_batch(batch_id) if j.label == "pan left")
+    tab.goto(f"{app.url}/history")
+    wait_for_app(tab)
+
+    card = tab.locator(f".st-key-card_{pan_left.id}")
+    expect(card).to_contain_text("a harbour at night, pan left")  # the prompt itself, not only its label
+    marked = card.locator("[data-testid='stMarkdownContainer'] span").filter(has_text="pan left")
+    expect(marked.first).to_be_visible()
+    background = marked.first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent")  # highlighted: what this take changes
+    expect(card).to_contain_text("Batch: a harbour at night, {slow push-in|pan left}")
+    assert batch_id not in card.inner_text()
+
 
 # The review board (a review link's only page) is tested in test_review_link_browser.py.

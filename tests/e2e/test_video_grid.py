@@ -62,6 +62,9 @@ READ_CELLS = """() => {
 }"""
 
 
+SHADOW = "document.querySelector('[data-testid=\"stBidiComponentIsolated\"]').shadowRoot"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -178,8 +181,10 @@ def reset_transport(page: Page) -> None:
     if pause.count():
         pause.click()
     page.keyboard.press("Escape")
-    for solo in page.locator('button.kl-solo[aria-pressed="true"]').all():
-        solo.click()
+    page.wait_for_function(f"() => !document.fullscreenElement && !{SHADOW}.querySelector('.is-fullscreen')")
+    first = page.get_by_role("button", name="Solo Take 1", exact=True)
+    if first.get_attribute("aria-pressed") != "true":  # back to the default: the first take is heard
+        first.click()
     loop = page.get_by_role("button", name="Loop", exact=True)
     if loop.get_attribute("aria-pressed") == "true":
         loop.click()
@@ -238,7 +243,9 @@ def test_ten_cells_render_with_label_host_cost_and_state(grid: Page) -> None:
     for text in ("Take 1", "Animatic (offline draft)", "$0.35", "done"):
         expect(first).to_contain_text(text)
     video = first.locator("video")
-    assert video.evaluate("v => [v.preload, v.muted, v.playsInline, v.controls]") == ["auto", True, True, False]
+    assert video.evaluate("v => [v.preload, v.muted, v.playsInline, v.controls]") == ["auto", False, True, False]
+    second = grid.get_by_role("group", name="Take 2", exact=True).locator("video")
+    assert second.evaluate("v => v.muted") is True  # only the first take is heard
 
 
 def test_play_all_starts_every_video(grid: Page) -> None:
@@ -301,7 +308,7 @@ def test_short_clip_holds_its_last_frame_while_the_long_clip_plays_on(grid: Page
 
 
 def test_solo_unmutes_exactly_one_clip_and_pressing_again_unsolos(grid: Page) -> None:
-    assert all(c["muted"] for c in cells(grid))
+    assert [c["id"] for c in cells(grid) if not c["muted"]] == ["job-1"]  # the first take is heard by default
     play_all(grid)
 
     grid.get_by_role("button", name="Solo Take 4", exact=True).click()  # the long clip, with sound
@@ -331,14 +338,15 @@ def test_pick_sends_an_event_that_reaches_python_and_comes_back_as_picked(grid: 
     expect(grid.get_by_role("button", name="Pick Take 2", exact=True)).to_have_attribute("aria-pressed", "true")
 
 
-def test_star_and_rating_reach_python(grid: Page) -> None:
-    grid.get_by_role("button", name="Star Take 6", exact=True).click()
+def test_keep_and_rating_reach_python(grid: Page) -> None:
+    grid.get_by_role("button", name="Keep Take 6", exact=True).click()
     expect(grid.get_by_text("last event: star job-6 True")).to_be_visible(timeout=10_000)
 
     grid.get_by_role("button", name="Rate Take 6 4 stars", exact=True).click()
     expect(grid.get_by_text("last event: rate job-6 4")).to_be_visible(timeout=10_000)
     expect(grid.get_by_role("button", name="Rate Take 6 4 stars", exact=True)).to_have_attribute("aria-pressed", "true")
-    expect(grid.get_by_role("button", name="Star Take 6", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(grid.get_by_role("button", name="Keep Take 6", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(grid.get_by_role("button", name="Keep Take 6", exact=True)).to_have_text("Kept")
 
 
 def test_pending_clips_show_their_state_then_join_without_resetting_the_others(
@@ -349,6 +357,9 @@ def test_pending_clips_show_their_state_then_join_without_resetting_the_others(
         before = by_id(page)
         assert not before["job-9"]["hasVideo"] and not before["job-10"]["hasVideo"]
         assert "running" in before["job-9"]["pending"] and "rendering" in before["job-9"]["pending"]
+        waiting = page.get_by_role("button", name="Pick Take 9", exact=True)
+        expect(waiting).to_be_disabled()
+        assert waiting.get_attribute("title").startswith("Not yet: available once")  # says why it is disabled
         play_all(page)
         page.wait_for_timeout(1_500)
         playing = by_id(page)
@@ -457,5 +468,154 @@ def test_double_click_enlarges_a_clip_and_escape_returns(grid: Page) -> None:
 
     cell.locator("video").dblclick()
     expect(cell).to_have_class("kl-cell is-enlarged")
+    grid.wait_for_function(f"() => {SHADOW}.fullscreenElement?.classList.contains('kl-grid')")
     grid.keyboard.press("Escape")
     expect(cell).to_have_class("kl-cell")
+    grid.wait_for_function("() => document.fullscreenElement === null")
+
+
+def _rect(page: Page, selector: str) -> dict:
+    return page.evaluate(f"() => {SHADOW}.querySelector({selector!r}).getBoundingClientRect().toJSON()")
+
+
+def test_transport_stays_in_view_when_ten_takes_scroll_under_it(grid: Page) -> None:
+    grid.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        grid.mouse.move(640, 500)
+        grid.mouse.wheel(0, 3_000)
+        grid.wait_for_function(f"() => {SHADOW}.querySelector('[data-clip-id=\"job-10\"]')"
+                               ".getBoundingClientRect().bottom < 800")
+        bar = _rect(grid, ".kl-transport")
+        first = _rect(grid, '[data-clip-id="job-1"]')
+        # The first take scrolled away under it, yet the transport sits just below Streamlit's header,
+        # on top of everything there (the Play button is what a click at its centre reaches).
+        assert first["top"] < bar["top"]
+        assert 0 <= bar["top"] <= 80 and bar["bottom"] < 800
+        on_top = grid.evaluate(
+            f"""() => {{ const b = {SHADOW}.querySelector('.kl-play').getBoundingClientRect();
+                 const hit = {SHADOW}.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+                 return !!hit && !!hit.closest('.kl-play'); }}"""
+        )
+        assert on_top
+        play_all(grid)  # and it still works from there
+    finally:
+        grid.mouse.wheel(0, -5_000)
+        grid.set_viewport_size({"width": 1600, "height": 1200})
+
+
+def test_play_all_plays_the_first_takes_sound_and_says_how_to_hear_another(grid: Page) -> None:
+    hint = grid.locator(".kl-sound")
+    expect(hint).to_contain_text("Sound: Take 1")
+    expect(hint).to_contain_text("Press 1–9, 0")
+
+    play_all(grid)
+    grid.wait_for_timeout(600)
+
+    readings = by_id(grid)
+    heard = [c["id"] for c in readings.values() if not c["muted"]]
+    assert heard == ["job-1"]
+    assert not readings["job-1"]["paused"] and readings["job-1"]["t"] > 0.2  # playing with its sound on
+    expect(hint).not_to_contain_text("held back")  # the browser did not refuse the sound
+    grid.evaluate("document.activeElement && document.activeElement.blur()")
+    grid.keyboard.press("4")
+    expect(hint).to_contain_text("Sound: Take 4")
+    assert [c["id"] for c in cells(grid) if not c["muted"]] == [LONG_CLIP]
+    grid.keyboard.press("4")  # the same take again mutes every take, and the hint says so
+    expect(hint).to_contain_text("Every take is muted")
+    assert all(c["muted"] for c in cells(grid))
+
+
+def test_sound_the_browser_refuses_does_not_stall_play_all_and_the_hint_says_so(grid: Page) -> None:
+    # A stricter autoplay policy than this Chromium's: any play() with sound on is refused.
+    grid.evaluate("""() => {
+      const real = HTMLMediaElement.prototype.play;
+      window.__realPlay = real;
+      HTMLMediaElement.prototype.play = function () {
+        return this.muted ? real.call(this) : Promise.reject(new DOMException('no gesture', 'NotAllowedError'));
+      };
+    }""")
+    try:
+        play_all(grid)
+        grid.wait_for_timeout(800)
+        readings = cells(grid)
+        assert all(not c["paused"] and c["muted"] for c in readings)  # every take plays on, muted
+        assert spread(readings) <= 0.050
+        expect(grid.locator(".kl-sound")).to_contain_text("held back the sound")
+    finally:
+        grid.evaluate("() => { HTMLMediaElement.prototype.play = window.__realPlay; }")
+    grid.get_by_role("button", name="Solo Take 1", exact=True).click()  # a click is a gesture: sound back
+    expect(grid.locator(".kl-sound")).to_contain_text("Sound: Take 1")
+    assert [c["id"] for c in cells(grid) if not c["muted"]] == ["job-1"]
+
+
+def test_fullscreen_button_shows_the_whole_grid_through_the_fullscreen_api(grid: Page) -> None:
+    button = grid.get_by_role("button", name="Fullscreen: every take", exact=True)
+    button.click()
+
+    grid.wait_for_function(f"() => document.fullscreenElement !== null && "
+                           f"{SHADOW}.fullscreenElement?.classList.contains('kl-grid')")
+    exit_button = grid.get_by_role("button", name="Exit fullscreen", exact=True)
+    expect(exit_button).to_have_attribute("aria-pressed", "true")
+    grid.get_by_role("button", name="Fullscreen Take 3", exact=True).click()  # one take, still fullscreen
+    expect(grid.get_by_role("group", name="Take 3", exact=True)).to_have_class("kl-cell is-enlarged")
+    grid.get_by_role("button", name="Fullscreen Take 3", exact=True).click()  # back to the grid
+    expect(grid.get_by_role("group", name="Take 3", exact=True)).to_have_class("kl-cell")
+    assert grid.evaluate("() => document.fullscreenElement !== null")
+    exit_button.click()
+    grid.wait_for_function("() => document.fullscreenElement === null")
+    expect(button).to_have_attribute("aria-pressed", "false")
+
+
+def test_a_refused_fullscreen_falls_back_to_the_in_page_view(grid: Page) -> None:
+    grid.evaluate("""() => {
+      window.__realRequestFullscreen = Element.prototype.requestFullscreen;
+      Element.prototype.requestFullscreen = () => Promise.reject(new TypeError('Permissions check failed'));
+    }""")
+    try:
+        cell = grid.get_by_role("group", name="Take 5", exact=True)
+        grid.get_by_role("button", name="Fullscreen Take 5", exact=True).click()
+        expect(cell).to_have_class("kl-cell is-enlarged")  # the in-page enlarge
+        assert grid.evaluate("() => document.fullscreenElement === null")
+        grid.keyboard.press("Escape")
+        expect(cell).to_have_class("kl-cell")
+
+        grid.get_by_role("button", name="Fullscreen: every take", exact=True).click()
+        expect(grid.locator(".kl-grid")).to_have_class("kl-grid is-fullscreen is-pseudo-fullscreen")
+        box = _rect(grid, ".kl-grid")
+        assert box["width"] == 1600 and box["height"] == 1200  # covers the window
+        grid.keyboard.press("Escape")
+        expect(grid.locator(".kl-grid")).to_have_class("kl-grid")
+    finally:
+        grid.evaluate("() => { Element.prototype.requestFullscreen = window.__realRequestFullscreen; }")
+
+
+def test_keep_is_a_labelled_bookmark_apart_from_the_five_star_rating(grid: Page) -> None:
+    keep = grid.get_by_role("button", name="Keep Take 8", exact=True)
+    expect(keep).to_have_text("Keep")
+    assert "★" not in keep.inner_text() and "☆" not in keep.inner_text()
+    assert "Not a rating" in keep.get_attribute("title")
+    assert keep.evaluate("b => !b.closest('.kl-rating')")  # not inside the rating group
+    rating = grid.get_by_role("group", name="Rating for Take 8", exact=True)
+    assert "1 to 5" in rating.get_attribute("title")
+    expect(rating.get_by_role("button")).to_have_count(5)
+
+
+def test_picked_stays_on_one_line_and_keeps_the_cell_height(grid: Page) -> None:
+    grid.set_viewport_size({"width": 1280, "height": 800})
+    try:
+        pick = grid.get_by_role("button", name="Pick Take 3", exact=True)
+        cell = grid.get_by_role("group", name="Take 3", exact=True)
+        before = (cell.bounding_box()["height"], pick.bounding_box())
+        was = pick.get_attribute("aria-pressed")
+        pick.click()
+        expect(pick).to_have_attribute("aria-pressed", "false" if was == "true" else "true", timeout=10_000)
+        after = (cell.bounding_box()["height"], pick.bounding_box())
+        if pick.get_attribute("aria-pressed") == "true":
+            pick.click()  # leave it unpicked for the other tests
+    finally:
+        grid.set_viewport_size({"width": 1600, "height": 1200})
+
+    assert after[0] == before[0]
+    assert after[1]["width"] == before[1]["width"] and after[1]["height"] == before[1]["height"]
+    line = pick.evaluate("b => parseFloat(getComputedStyle(b).lineHeight)")
+    assert after[1]["height"] < 2 * line  # one line of text

@@ -163,7 +163,8 @@ def test_svg_text_renamed_png_gives_a_message():
     svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"></svg>'
     result = inspect_frame(svg, "The end frame")
     assert result.ref is None
-    assert result.errors == ("The end frame is not an image pillow can read as JPG or PNG.",)
+    assert result.errors == ("The end frame is not a JPG or PNG image (or the file is damaged): save it as JPG or "
+                             "PNG and upload it again.",)
 
 
 # ----------------------------------------------------------------------------- size rules
