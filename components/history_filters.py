@@ -23,7 +23,7 @@ def history_filters() -> tuple[JobQuery, bool]:
     with st.container(border=True, key="history_filters"):
         top = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
         text = top[0].text_input("Search prompts, labels and notes", key="history_text", persist_state=KEEP,
-                                 placeholder="lighthouse")
+                                 placeholder="e.g. lighthouse")
         hosts = top[1].multiselect("Hosts", PROVIDER_NAMES, key="history_hosts", persist_state=KEEP,
                                    format_func=lambda p: CAPABILITIES[p].label)
         states = top[2].multiselect("States", [s.value for s in JobState], key="history_states", persist_state=KEEP)
