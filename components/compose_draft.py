@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from components.runtime import current_actor, get_lab
+from components.take_picker import CHOICES, reset_choices
 from kling_lab.images import FrameRef
 from kling_lab.lab import DraftRecord, JobRecord, draft_title, normal_state, same_state
 
@@ -35,7 +36,7 @@ WIDGETS: dict[str, str] = {
     "aspect_ratio": "compose_aspect", "cfg_on": "compose_cfg_on", "cfg_scale": "compose_cfg",
     "audio": "compose_audio", "sweep_duration": "sweep_duration", "sweep_audio": "sweep_audio",
     "sweep_aspect": "sweep_aspect", "sweep_mode": "sweep_mode", "sweep_provider": "sweep_provider",
-    "sweep_cfg": "sweep_cfg",
+    "sweep_cfg": "sweep_cfg", "run_choices": CHOICES,
 }
 """Each draft field and the Compose widget that shows it (frames are kept by `frame_inputs` under *_ref)."""
 FRAMES = {"start_frame": "compose_start", "end_frame": "compose_end"}
@@ -66,6 +67,7 @@ def apply_state(draft: DraftRecord) -> None:
         ss[f"{key}_errors"] = []
         ss.pop(f"{key}_file_id", None)
         ss[f"{key}_generation"] = ss.get(f"{key}_generation", 0) + 1  # a fresh, empty uploader
+    reset_choices()  # the variations table starts from the draft's ticks
     ss[CURRENT] = draft.id
     ss[SAVED] = state
     ss.pop(PENDING, None)

@@ -51,16 +51,23 @@ def cap_message(template: str, variables: Mapping[str, Sequence[str]], sweeps: M
 
 
 def generate_blocker(prompt: str, plan: BatchPlan, *, input_problems: Sequence[str], missing_keys: Sequence[str],
-                     frame_errors: Sequence[str]) -> str | None:
-    """Why Generate is disabled, in one sentence; None when it can run."""
+                     frame_errors: Sequence[str], over_budget: str | None = None) -> str | None:
+    """Why Generate is disabled, in one sentence; None when it can run. `plan` holds the ticked takes."""
     if not prompt.strip():
         return "Write a prompt to generate."
     if input_problems or plan.expansion.errors:
         return "Fix the problems under the prompt to generate."
     if frame_errors:
         return "Fix or remove the frame above to generate."
+    if not plan.takes and plan.left_out:
+        return "Tick at least one take under Variations to generate."
     if missing_keys:
-        return "Add the missing key in Settings to generate."
+        some_keyed = len({t.variation.provider for t in plan.takes}) > len(missing_keys)  # one sentence a host
+        return ("Add the missing key in Settings, or untick its takes, to generate." if some_keyed
+                else "Add the missing key in Settings to generate.")
     if not plan.ok:
-        return "Fix the problems shown above to generate."
+        return "Fix the problems shown above, or untick those takes, to generate." if len(plan.takes) > 1 else \
+            "Fix the problems shown above to generate."
+    if over_budget:
+        return "Over budget: untick takes, or raise the budget in Settings, to generate."
     return None

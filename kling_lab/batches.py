@@ -8,15 +8,15 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from kling_lab.budget import Budgets, effective_budgets, send_refusal
 from kling_lab.capabilities import missing_key_sentence
 from kling_lab.config import Settings
-from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch
+from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch, format_usd
 from kling_lab.request import GenerationRequest, validate
 from kling_lab.store import JobRecord, NewJob, Store
 from kling_lab.user_settings import UserSettings
@@ -44,6 +44,35 @@ class BatchPlan:
     comparison: tuple[HostTotal, ...]
     variables: Mapping[str, Sequence[str]] | None = None
     sweeps: Mapping[str, Sequence[Any]] | None = None
+    left_out: int = 0
+    """Takes of the expansion not chosen to run (see `only`)."""
+    book: PriceBook | None = field(default=None, compare=False, repr=False)
+
+    def only(self, indices: Iterable[int]) -> BatchPlan:
+        """This plan restricted to the takes at `indices` (0-based, in the plan's order), re-priced.
+
+        Raises ValueError with a sentence for an index that is not a take of this plan.
+        """
+        count = len(self.takes)
+        chosen: set[int] = set()
+        for index in indices:
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+                numbered = f"numbered 0 to {count - 1}" if count else "so there is nothing to choose"
+                raise ValueError(f"There is no take {index!r} in this batch: it has {count} "
+                                 f"take{'s' if count != 1 else ''}, {numbered}.")
+            chosen.add(index)
+        order = sorted(chosen)
+        takes = tuple(self.takes[i] for i in order)
+        if self.book is not None:
+            estimate = estimate_batch([(t.variation.request, t.variation.provider) for t in takes], self.book) \
+                if takes else None
+            comparison = tuple(compare_batch([t.variation.request for t in takes], self.book)) \
+                if (takes and self.comparison) else ()
+        else:  # a plan made by hand: its own item prices, no other hosts
+            estimate = _sub_estimate(self.estimate, order) if takes else None
+            comparison = ()
+        return replace(self, takes=takes, estimate=estimate, comparison=comparison,
+                       left_out=self.left_out + count - len(takes))
 
     @property
     def errors(self) -> list[str]:
@@ -68,6 +97,56 @@ class BatchPlan:
         return self.estimate.total if self.estimate else Decimal(0)
 
 
+@dataclass(frozen=True)
+class BudgetLeft:
+    """Today's budget as Compose shows it: the limits in force and what is already committed today."""
+
+    per_day: Decimal | None
+    per_batch: Decimal | None
+    spent_today: Decimal
+
+    @property
+    def left_today(self) -> Decimal | None:
+        """What today's budget still allows (never below zero); None without a daily budget."""
+        return None if self.per_day is None else max(self.per_day - self.spent_today, Decimal(0))
+
+    def line(self) -> str:
+        """One line for the badge: what is left of today's budget, or what was spent without one."""
+        if self.per_day is None:
+            return f"No daily budget set · {format_usd(self.spent_today)} committed today"
+        return f"{format_usd(self.left_today)} of today's {format_usd(self.per_day)} budget left"
+
+    def warning(self, plan: BatchPlan) -> str | None:
+        """Why Generating `plan` would cross a budget, in a sentence; None when it fits (the door checks again)."""
+        total, count = plan.total, len(plan.takes)
+        if not count:
+            return None
+        these = f"These {count} takes cost" if count != 1 else "This take costs"
+        left = self.left_today
+        if left is not None and total > left:
+            return (f"{these} about {format_usd(total)} and only {format_usd(left)} of today's "
+                    f"{format_usd(self.per_day)} budget is left: run fewer takes, or raise the daily budget in "
+                    "Settings.")
+        if self.per_batch is not None and total > self.per_batch:
+            return (f"{these} about {format_usd(total)}, over the budget of {format_usd(self.per_batch)} per "
+                    "batch: run fewer takes, or raise the per-batch budget in Settings.")
+        return None
+
+
+def budget_left(settings: Settings, user: UserSettings, spent_today: Decimal) -> BudgetLeft:
+    """The person's budgets (capped by the operator's ceilings) and today's committed spend."""
+    budgets = effective_budgets(user, settings)
+    return BudgetLeft(per_day=budgets.per_day, per_batch=budgets.per_batch, spent_today=spent_today)
+
+
+def _sub_estimate(estimate: BatchEstimate | None, order: Sequence[int]) -> BatchEstimate | None:
+    if estimate is None:
+        return None
+    items = tuple(estimate.items[i] for i in order)
+    total = sum((item.price for item in items if item.price is not None), Decimal(0))
+    return BatchEstimate(items=items, total=total, unpriced=sum(1 for item in items if item.price is None))
+
+
 def _varies(takes: Sequence[PlannedTake], problem: str) -> bool:
     return not all(problem in t.problems for t in takes)
 
@@ -90,7 +169,7 @@ def plan_batch(
     )
     estimate = estimate_batch([(t.variation.request, t.variation.provider) for t in takes], book) if takes else None
     comparison = tuple(compare_batch([t.variation.request for t in takes], book)) if (takes and compare) else ()
-    return BatchPlan(template, provider, expansion, takes, estimate, comparison, variables, sweeps)
+    return BatchPlan(template, provider, expansion, takes, estimate, comparison, variables, sweeps, book=book)
 
 
 def missing_keys(plan: BatchPlan, settings: Settings) -> list[str]:
@@ -120,7 +199,9 @@ def submit_plan(
     """
     problems = plan.errors + missing_keys(plan, settings)
     if not plan.takes:
-        problems = problems or ["There is nothing to generate: write a prompt first."]
+        nothing = "No take is chosen to run: choose at least one." if plan.left_out else \
+            "There is nothing to generate: write a prompt first."
+        problems = problems or [nothing]
     if problems:
         raise ValueError("\n".join(problems))
     unpriced = [t.variation.label for t in plan.takes if t.price is None]

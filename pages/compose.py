@@ -1,6 +1,5 @@
 """Compose: write the prompt, set the parameters, see every variation and its cost, then Generate."""
 
-import pandas as pd
 import streamlit as st
 
 from components.clip_cells import escape_markdown
@@ -10,9 +9,9 @@ from components.cost_badge import cost_badge
 from components.frame_inputs import frame_input
 from components.param_controls import parameter_controls, provider_picker
 from components.runtime import current_actor, get_lab
+from components.take_picker import choose_takes, left_out_by_key
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.lab import BudgetExceeded
-from kling_lab.pricing import format_usd
 from kling_lab.prompt_helpers import CAMERA_DIRECTIONS, append_phrase, dialogue_phrase, parse_variables
 from kling_lab.request import GenerationRequest, find_problems
 
@@ -39,11 +38,6 @@ def _insert_dialogue() -> None:
     if phrase:
         st.session_state["compose_prompt"] = append_phrase(st.session_state.get("compose_prompt", ""), phrase)
         st.session_state["compose_line"] = ""
-
-
-def _describe_settings(request: GenerationRequest) -> str:
-    audio = "audio on" if request.audio else "audio off"
-    return f"{request.mode} · {request.duration} s · {request.aspect_ratio} · {audio}"
 
 
 left, right = st.columns([3, 2], gap="large")
@@ -140,52 +134,10 @@ with left:
     for message in dict.fromkeys(input_problems):  # messages quote the template: shown as text, never markdown
         st.error(escape_markdown(message), icon=":material/error:")
 
-with right:
-    shown_left = set(input_problems)
-    if has_prompt:
-        other_problems = [m for m in plan.errors if m not in plan.expansion.errors and m not in shown_left]
-    else:  # no prompt yet: still say what is wrong with a frame
-        other_problems = [p.message for p in find_problems(base, provider) if p.field == "frames"]
-    for message in dict.fromkeys(other_problems):
-        st.error(escape_markdown(message), icon=":material/error:")
-
-frame_errors = st.session_state.get("compose_start_errors") or st.session_state.get("compose_end_errors") or []
-with badge_slot:
-    cost_badge(plan, book, has_prompt=has_prompt)
-    blockers = lab.missing_keys(actor, plan) if has_prompt else []
-    for message in blockers:
-        st.info(message, icon=":material/key:")
-    blocked = generate_blocker(prompt_text, plan, input_problems=input_problems, missing_keys=blockers,
-                               frame_errors=frame_errors)
-    clicked = st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked is not None,
-                        width="stretch", key="compose_generate", help=blocked)
-    if blocked:
-        st.caption(f":material/block: {blocked}")
-
 st.subheader("Variations")
+chosen = plan
 if plan.takes and has_prompt:
-    frame = pd.DataFrame(
-        {
-            "Label": [t.variation.label for t in plan.takes],
-            "Price": [format_usd(t.price) for t in plan.takes],
-            "Ready": ["✓" if not t.problems else "✕ " + t.problems[0] for t in plan.takes],
-            "Provider": [CAPABILITIES[t.variation.provider].label for t in plan.takes],
-            "Settings": [_describe_settings(t.variation.request) for t in plan.takes],
-            "Prompt": [t.variation.prompt for t in plan.takes],
-        }
-    )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        key="compose_variations",
-        alt="Variations and their prices",
-        column_config={
-            "Label": st.column_config.TextColumn(width=140),  # Price and Ready in view at 1280 px; the prompt
-            "Price": st.column_config.TextColumn(width=70),   # (widest) last, shown whole in its tooltip
-            "Ready": st.column_config.TextColumn(width=110),
-            "Prompt": st.column_config.TextColumn(width="large"),
-        },
-    )
+    chosen = choose_takes(plan, settings)  # a Run checkbox per row: Generate sends the ticked takes
 elif cap:
     st.info("Too many takes to list: see the message under the prompt.", icon=":material/filter_9_plus:")
 elif has_prompt:
@@ -193,11 +145,36 @@ elif has_prompt:
 else:
     st.info("Write a prompt to see its variations and their cost.", icon=":material/edit:")
 
+with right:
+    shown_left = set(input_problems)
+    if has_prompt:
+        other_problems = [m for m in chosen.errors if m not in plan.expansion.errors and m not in shown_left]
+    else:  # no prompt yet: still say what is wrong with a frame
+        other_problems = [p.message for p in find_problems(base, provider) if p.field == "frames"]
+    for message in dict.fromkeys(other_problems):
+        st.error(escape_markdown(message), icon=":material/error:")
+
+frame_errors = st.session_state.get("compose_start_errors") or st.session_state.get("compose_end_errors") or []
+with badge_slot:
+    over_budget = cost_badge(chosen, book, has_prompt=has_prompt, budget=lab.budget_left(actor))
+    blockers = lab.missing_keys(actor, chosen) if has_prompt else []
+    for message in blockers:
+        st.info(message, icon=":material/key:")
+    not_run = left_out_by_key(plan, chosen, settings) if has_prompt else None
+    if not_run:
+        st.caption(f":material/key_off: {not_run}")
+    blocked = generate_blocker(prompt_text, chosen, input_problems=input_problems, missing_keys=blockers,
+                               frame_errors=frame_errors, over_budget=over_budget)
+    clicked = st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked is not None,
+                        width="stretch", key="compose_generate", help=blocked)
+    if blocked:
+        st.caption(f":material/block: {blocked}")
+
 keep_draft()  # every change is kept in the store (debounced), so a reload or a restart loses nothing
 
 if clicked:
     try:
-        batch_id = lab.submit(actor, plan)
+        batch_id = lab.submit(actor, chosen)
     except BudgetExceeded as exc:
         st.error(str(exc), title="Over budget", icon=":material/account_balance_wallet:")
     except ValueError as exc:

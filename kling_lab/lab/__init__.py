@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from kling_lab.auth.review_links import LinkRefusal
 from kling_lab.auth.secret_key import SecretKeyError
-from kling_lab.batches import BatchPlan
+from kling_lab.batches import BatchPlan, BudgetLeft
 from kling_lab.config import DEFAULT_BASE_URLS, Settings
 from kling_lab.lab.actors import ACTION_WORDS, Action, Actor, ActorKind, NotAllowed, Scope, allowed
 from kling_lab.lab.door import Lab
@@ -50,6 +50,7 @@ STORE_PROBLEMS = (UnsupportedDatabase, DatabaseUnavailable, NewerSchema, SecretK
 each says so in one plain sentence."""
 
 __all__ = [
+    "BudgetLeft",
     "STORE_PROBLEMS",
     "ACTION_WORDS",
     "DEFAULT_BASE_URLS",

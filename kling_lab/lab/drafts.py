@@ -23,13 +23,15 @@ from kling_lab.store import DraftRecord
 DRAFT_ID = re.compile(r"^d_[0-9a-f]{12}$")
 RECENT_DRAFTS = 5
 MAX_FIELD_CHARS = 20_000
+MAX_RUN_CHOICES = 50
+"""How many ticked or unticked variation rows a draft remembers (the latest changed)."""
 
 TEXT_FIELDS = ("template", "variables", "negative_prompt", "voice_ids", "camera_choice", "speaker", "sweep_cfg")
 DEFAULTS: dict[str, Any] = {
     "template": "", "variables": "", "negative_prompt": "", "voice_ids": "", "camera_choice": None, "speaker": "",
     "provider": None, "mode": None, "duration": 5, "aspect_ratio": "16:9", "cfg_on": False, "cfg_scale": 0.5,
     "audio": False, "sweep_duration": [], "sweep_audio": [], "sweep_aspect": [], "sweep_mode": [],
-    "sweep_provider": [], "sweep_cfg": "", "start_frame": None, "end_frame": None,
+    "sweep_provider": [], "sweep_cfg": "", "start_frame": None, "end_frame": None, "run_choices": {},
 }
 """Every field of a draft and the value Compose starts with."""
 
@@ -76,7 +78,16 @@ def normal_state(raw: object) -> dict[str, Any]:
             state[name] = [v for v in dict.fromkeys(values) if _allowed_choice(name, v)]
     state["start_frame"] = _frame(given.get("start_frame"))
     state["end_frame"] = _frame(given.get("end_frame"))
+    state["run_choices"] = _run_choices(given.get("run_choices"))
     return state
+
+
+def _run_choices(value: object) -> dict[str, bool]:
+    """Which variation rows the person ticked or unticked against the default, by row key."""
+    if not isinstance(value, dict):
+        return {}
+    kept = {k: v for k, v in value.items() if isinstance(k, str) and len(k) <= 500 and isinstance(v, bool)}
+    return dict(list(kept.items())[-MAX_RUN_CHOICES:])
 
 
 def _allowed_choice(name: str, value: object) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from kling_lab.batches import BatchPlan, missing_keys, plan_batch
+from kling_lab.batches import BatchPlan, BudgetLeft, budget_left, missing_keys, plan_batch
 from kling_lab.config import Settings
 from kling_lab.lab.actors import Actor, check
 from kling_lab.lab.base import DoorBase
@@ -122,6 +122,11 @@ class Reads(DoorBase):
     def spend_today(self, actor: Actor) -> Decimal:
         self._check(actor, "read_costs")
         return self.store.spend_today()
+
+    def budget_left(self, actor: Actor) -> BudgetLeft:
+        """Today's budget for this actor's next batch: the limits in force and today's committed spend."""
+        self._check(actor, "read_costs")
+        return budget_left(self._for(actor), self._preferences(), self.store.spend_today())
 
     def disk_usage_bytes(self, actor: Actor) -> int:
         """Bytes of clips, thumbnails and frames in the media folder."""

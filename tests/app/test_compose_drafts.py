@@ -271,7 +271,8 @@ def test_placeholders_read_as_examples(app: AppTest) -> None:
 def test_price_and_ready_come_right_after_the_label_so_they_show_without_scrolling(app: AppTest) -> None:
     app.run()
     app.text_area(key="compose_prompt").set_value("a fox {a|b}").run()
-    assert list(app.dataframe[0].value.columns) == ["Label", "Price", "Ready", "Provider", "Settings", "Prompt"]
+    columns = ["Run", "Label", "Price", "Ready", "Provider", "Settings", "Prompt"]  # Run: a narrow checkbox
+    assert list(app.dataframe[0].value.columns) == columns
 
 
 def test_native_audio_shows_off_with_the_reason_when_an_end_frame_forces_it(app: AppTest) -> None:
