@@ -51,8 +51,13 @@ def cap_message(template: str, variables: Mapping[str, Sequence[str]], sweeps: M
 
 
 def generate_blocker(prompt: str, plan: BatchPlan, *, input_problems: Sequence[str], missing_keys: Sequence[str],
-                     frame_errors: Sequence[str], over_budget: str | None = None) -> str | None:
-    """Why Generate is disabled, in one sentence; None when it can run. `plan` holds the ticked takes."""
+                     frame_errors: Sequence[str]) -> str | None:
+    """Why Generate is disabled, in one sentence; None when it can run. `plan` holds the ticked takes.
+
+    Over budget is a warning on the badge, not a reason here: the budget is checked where it is kept, at the
+    door when Generate is pressed, so a press that another tab's spend has just made too much gets the
+    refusal with the numbers instead of landing on a button that turned itself off.
+    """
     if not prompt.strip():
         return "Write a prompt to generate."
     if input_problems or plan.expansion.errors:
@@ -68,6 +73,4 @@ def generate_blocker(prompt: str, plan: BatchPlan, *, input_problems: Sequence[s
     if not plan.ok:
         return "Fix the problems shown above, or untick those takes, to generate." if len(plan.takes) > 1 else \
             "Fix the problems shown above to generate."
-    if over_budget:
-        return "Over budget: untick takes, or raise the budget in Settings, to generate."
     return None

@@ -156,7 +156,7 @@ with right:
 
 frame_errors = st.session_state.get("compose_start_errors") or st.session_state.get("compose_end_errors") or []
 with badge_slot:
-    over_budget = cost_badge(chosen, book, has_prompt=has_prompt, budget=lab.budget_left(actor))
+    cost_badge(chosen, book, has_prompt=has_prompt, budget=lab.budget_left(actor))  # warns before a budget is crossed
     blockers = lab.missing_keys(actor, chosen) if has_prompt else []
     for message in blockers:
         st.info(message, icon=":material/key:")
@@ -164,7 +164,7 @@ with badge_slot:
     if not_run:
         st.caption(f":material/key_off: {not_run}")
     blocked = generate_blocker(prompt_text, chosen, input_problems=input_problems, missing_keys=blockers,
-                               frame_errors=frame_errors, over_budget=over_budget)
+                               frame_errors=frame_errors)
     clicked = st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=blocked is not None,
                         width="stretch", key="compose_generate", help=blocked)
     if blocked:

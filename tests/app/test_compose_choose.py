@@ -167,8 +167,9 @@ def test_the_badge_shows_todays_budget_left_and_warns_before_generate_crosses_it
     (warning,) = [c.value for c in app.caption if "budget is left" in c.value]  # a line in the badge, in orange
     assert warning == (":orange[:material/warning: These 4 takes cost about $1.40 and only $1.10 of today's $1.50 "
                        "budget is left: run fewer takes, or raise the daily budget in Settings.]")
-    assert app.button(key="compose_generate").disabled
-    assert _caption(app, "Over budget: untick takes, or raise the budget in Settings, to generate.")
+    app.button(key="compose_generate").click().run()  # pressed anyway: the door refuses, with the numbers
+    assert any("would cost $1.40" in e.value and "($1.10 left)" in e.value for e in app.error)
+    assert len(store.list_batches()) == 1
     _set_run(app, dust=False)  # $1.05 fits
     assert not _caption(app, "budget is left")
     assert _caption(app, "$1.10 of today's $1.50 budget left")
@@ -185,10 +186,10 @@ def test_spend_that_arrives_after_the_badge_is_caught_when_generate_is_pressed(a
         template="elsewhere", provider="fal",
         jobs=[NewJob("x", "fal", GenerationRequest(prompt="x", mode="pro"), Decimal("0.35"))])
     app.button(key="compose_generate").click().run()
-    assert not app.exception and app.title[0].value == "Compose"  # nothing sent (the door would refuse too)
+    assert not app.exception and app.title[0].value == "Compose"  # nothing sent: the door refused it
     assert len(_store(data_dir).list_batches()) == 1
+    assert any("$0.70" in e.value for e in app.error)  # the refusal, with what the batch costs
     assert _caption(app, "only $0.65 of today's $1.00 budget is left")
-    assert app.button(key="compose_generate").disabled
 
 
 def test_one_host_without_a_key_keeps_its_rows_ticked_and_asks_for_the_key(app: AppTest) -> None:

@@ -64,7 +64,8 @@ def test_generate_ten_variations_and_see_ten_cells_finish(app: AppTest, emu: Emu
     assert emu.stats()["accepted_creates"]["fal"] == 10
 
 
-def test_generate_over_the_daily_budget_is_disabled_with_the_numbers(app: AppTest, emu, monkeypatch, data_dir) -> None:
+def test_generate_over_the_daily_budget_is_warned_then_refused_with_the_numbers(
+        app: AppTest, emu, monkeypatch, data_dir) -> None:
     from kling_lab.user_settings import UserSettings, save_user_settings
 
     for name, value in emu.env().items():
@@ -77,7 +78,8 @@ def test_generate_over_the_daily_budget_is_disabled_with_the_numbers(app: AppTes
     app.selectbox(key="compose_provider").select("fal").run()
     app.text_area(key="compose_prompt").set_value("a fox in {snow|rain|fog}").run()
     assert any("$1.05" in c.value and "$1.00" in c.value for c in app.caption)  # warned before Generate
-    assert app.button(key="compose_generate").disabled
+    app.button(key="compose_generate").click().run()
+    assert any("$1.05" in e.value and "$1.00" in e.value for e in app.error)  # and refused at the door
     assert app.title[0].value == "Compose"
     assert sum(emu.stats()["accepted_creates"].values()) == 0
 
