@@ -58,3 +58,49 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("KLING_LAB_DATA_DIR", str(path))
     return path
+
+
+# The slowest files, longest first (measured from a full run's junit XML, setup and teardown included).
+# xdist hands out whole files (`--dist loadfile`) in collection order, kept by pyproject's
+# `--no-loadscope-reorder` (by default xdist hands out the files with the MOST tests first, so these
+# few-test browser files came last and one ran alone at the end while the other worker idled). Started
+# first, the long files overlap and the many quick unit files fill the gaps at the end. A file missing
+# here keeps its place after these; a renamed one only loses its head start, never a test.
+SLOW_FIRST = (
+    "tests/reliability/test_two_sessions.py",  # two app servers x two backends, three browser sessions, CLI races
+    "tests/e2e/test_drafts_browser.py",  # two app servers, a restart, the one-second draft debounce
+    "tests/reliability/test_crash_restart.py",  # an app server killed mid-batch and restarted, x two backends
+    "tests/e2e/test_navigation_browser.py",  # three fresh app servers: each route must be a process's first visit
+    "tests/reliability/test_callbacks.py",  # webhooks on every host x two backends, with a real app server
+    "tests/reliability/test_secrets.py",  # every page, the CLI and exports read for a key
+    "tests/e2e/test_sign_in_browser.py",  # an OIDC provider and password sign-in against a real server
+    "tests/reliability/test_hostile_text.py",  # every page in Chromium with hostile text
+    "tests/e2e/test_review_link_browser.py",
+    "tests/e2e/test_video_grid.py",  # playback is timed in the browser: its waits are what it measures
+    "tests/e2e/test_generate_browser.py",
+    "tests/e2e/test_offline_browser.py",
+    "tests/reliability/test_team_workers.py",  # real worker processes on PostgreSQL, one SIGKILLed
+    "tests/reliability/test_downloads.py",
+    "tests/reliability/test_storage_faults.py",
+    "tests/reliability/test_bad_input_surfaces.py",
+    "tests/reliability/test_fault_soak.py",
+    "tests/unit/test_runner_emulator.py",
+    "tests/e2e/test_compose_browser.py",
+    "tests/e2e/test_compare_browser.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the known-slow files first, longest first; every file's own tests keep their order and stay together."""
+    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
+    root = Path(str(config.rootpath))
+
+    def key(indexed: tuple[int, pytest.Item]) -> tuple[int, int]:
+        index, item = indexed
+        try:
+            path = Path(str(item.path)).relative_to(root).as_posix()
+        except ValueError:
+            path = ""
+        return rank.get(path, len(SLOW_FIRST)), index
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=key)]
