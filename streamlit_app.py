@@ -21,8 +21,9 @@ from kling_lab.lab import REVIEW_PARAM
 # fonts.gstatic.com, which a demo room without network cannot reach (and need not be told about).
 st.set_page_config(page_title="Kling Lab", page_icon="🎬", layout="wide")
 
-PAGES = {"compose": "Compose", "compare": "Compare", "history": "History", "pricing": "Pricing",
-         "settings": "Settings"}
+PAGES = (("compose", "Compose", ":material/edit_note:"), ("compare", "Compare", ":material/grid_view:"),
+         ("history", "History", ":material/video_library:"), ("pricing", "Pricing", ":material/payments:"),
+         ("settings", "Settings", ":material/settings:"))
 
 token = st.query_params.get(REVIEW_PARAM)
 if token is not None:
@@ -31,13 +32,11 @@ if token is not None:
         review_visit(token)
 
     review_pages = [st.Page(board, title="Review", url_path="review", default=True)]
-    review_pages += [st.Page(board, title="Review", url_path=path) for path in PAGES]
+    review_pages += [st.Page(board, title="Review", url_path=path) for path, _, _ in PAGES]
     st.navigation(review_pages, position="hidden").run()
 else:
     sign_in_gate()
     pages = [st.Page(f"pages/{path}.py", title=title, icon=icon, default=path == "compose")
-             for (path, title), icon in zip(PAGES.items(), (":material/edit_note:", ":material/grid_view:",
-                                                          ":material/video_library:", ":material/payments:",
-                                                          ":material/settings:"), strict=True)]
+             for path, title, icon in PAGES]
     flush_draft()  # a Compose change still waiting for its debounce is written before any page runs
     st.navigation(pages, position="sidebar").run()

@@ -53,6 +53,16 @@ def require_chromium() -> str:
     pytest.skip(message)
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """Ask a server process to stop, and kill it if it has not within ten seconds."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -113,12 +123,7 @@ def run_app(
             raise RuntimeError(f"the app did not become healthy:\n{app.log()}")
         yield app
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
 
 
 @pytest.fixture(scope="module")

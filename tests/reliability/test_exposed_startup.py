@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow]
 
@@ -62,8 +64,4 @@ def test_exposed_with_the_owner_password_it_starts(tmp_path) -> None:
                 time.sleep(0.2)
         assert healthy and process.poll() is None
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
