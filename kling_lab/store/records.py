@@ -60,6 +60,14 @@ class JobRecord:
     deleted_at: float | None
     cancel_requested_at: float | None = None
     """When someone asked to cancel it (any process: the app, the CLI); the runner driving it acts on it."""
+    shot_id: str | None = None
+    """The shot this take was made for (schema 7), or None for a batch made outside any sequence."""
+    take_number: int | None = None
+    """Its number within the shot (T001 is 1), counted across every batch of the shot."""
+    parent_job_id: str | None = None
+    """The take it was loaded or re-run from, if any."""
+    lineage: str = ""
+    """What changed from the parent, in words: "cfg 0.5 → 0.7, 'rain' → 'fog'" ("" without a parent)."""
 
     @property
     def cost(self) -> Decimal | None:
@@ -85,6 +93,75 @@ class BatchRecord:
     settings: dict[str, Any]
     winner_job_id: str | None
     notes: str
+    shot_id: str | None = None
+    """The shot the batch was made for (schema 7), or None."""
+
+
+@dataclass(frozen=True)
+class SequenceRecord:
+    """A sequence as stored (schema 7): a named, ordered list of shots in a project ("" is the default one)."""
+
+    id: str
+    name: str
+    project: str
+    created_by: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class ShotRecord:
+    """A shot of a sequence: its code number (10 → SH010), its place, its one pick and the pick's trims."""
+
+    id: str
+    sequence_id: str
+    number: int
+    position: int
+    name: str
+    pick_job_id: str | None
+    pick_by: str
+    pick_at: float | None
+    trim_in: int | None
+    """First frame used at 24 fps (None: the clip's first)."""
+    trim_out: int | None
+    """One past the last frame used (None: the clip's end)."""
+    start_frame: dict[str, Any] | None
+    """A FrameRef's fields (as `FrameRef.to_dict()`) for this shot's next batch, e.g. the previous shot's last frame."""
+    created_at: float
+    updated_at: float
+
+    @property
+    def code(self) -> str:
+        return f"SH{self.number:03d}"
+
+
+@dataclass(frozen=True)
+class TakeCommentRecord:
+    """A comment at a time (or a range) of a take (schema 8), with its author."""
+
+    id: int
+    job_id: str
+    batch_id: str
+    at: float
+    until: float | None
+    text: str
+    author_name: str
+    author_kind: str
+    author_key: str
+    link_id: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class TakeStatusRecord:
+    """A take's review status (schema 8): approved, changes or rejected, who set it and when."""
+
+    job_id: str
+    batch_id: str
+    status: str
+    set_by: str
+    set_at: float
 
 
 @dataclass(frozen=True)
@@ -218,6 +295,7 @@ def batch_from_row(row: Mapping[str, Any]) -> BatchRecord:
         settings=json.loads(row["settings_json"] or "{}"),
         winner_job_id=row["winner_job_id"],
         notes=row["notes"],
+        shot_id=row.get("shot_id"),
     )
 
 
@@ -256,6 +334,10 @@ def job_from_row(row: Mapping[str, Any]) -> JobRecord:
         notes=row["notes"],
         cancel_requested_at=row["cancel_requested_at"],
         deleted_at=row["deleted_at"],
+        shot_id=row.get("shot_id"),
+        take_number=row.get("take_number"),
+        parent_job_id=row.get("parent_job_id"),
+        lineage=row.get("lineage") or "",
     )
 
 
@@ -266,6 +348,31 @@ def review_from_row(row: Mapping[str, Any]) -> ReviewRecord:
 def link_from_row(row: Mapping[str, Any]) -> LinkRecord:
     return LinkRecord(row["id"], row["kind"], row["target"], row["created_at"], row["expires_at"],
                       row["revoked_at"], row["created_by"], row["label"])
+
+
+def sequence_from_row(row: Mapping[str, Any]) -> SequenceRecord:
+    return SequenceRecord(row["id"], row["name"], row["project"], row["created_by"], row["created_at"],
+                          row["updated_at"])
+
+
+def shot_from_row(row: Mapping[str, Any]) -> ShotRecord:
+    try:
+        start = json.loads(row["start_frame_json"]) if row["start_frame_json"] else None
+    except ValueError:
+        start = None
+    return ShotRecord(row["id"], row["sequence_id"], row["number"], row["position"], row["name"],
+                      row["pick_job_id"], row["pick_by"], row["pick_at"], row["trim_in"], row["trim_out"],
+                      start if isinstance(start, dict) else None, row["created_at"], row["updated_at"])
+
+
+def take_comment_from_row(row: Mapping[str, Any]) -> TakeCommentRecord:
+    return TakeCommentRecord(row["id"], row["job_id"], row["batch_id"], row["at_seconds"], row["until_seconds"],
+                             row["text"], row["author_name"], row["author_kind"], row["author_key"], row["link_id"],
+                             row["created_at"], row["updated_at"])
+
+
+def take_status_from_row(row: Mapping[str, Any]) -> TakeStatusRecord:
+    return TakeStatusRecord(row["job_id"], row["batch_id"], row["status"], row["set_by"], row["set_at"])
 
 
 def event_from_row(row: Mapping[str, Any]) -> EventRecord:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from kling_lab.domain.jobs import FINAL_STATES, JobState
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 """The newest schema this release knows; migration revision ids are this number, zero-padded to four digits."""
 
 LEGACY_SCHEMA_VERSION = 3
@@ -72,7 +72,10 @@ batches = Table(
     Column("settings_json", Text, nullable=False, server_default="{}"),
     Column("winner_job_id", Text),
     Column("notes", Text, nullable=False, server_default=""),
+    # schema 7: the shot the batch was made for (its takes are numbered within the shot)
+    Column("shot_id", Text),
     Index("batches_created", text("created_at DESC")),
+    Index("batches_shot", "shot_id", "created_at"),
 )
 
 jobs = Table(
@@ -118,6 +121,11 @@ jobs = Table(
     Column("aspect_ratio", Text),
     # schema 3
     Column("cancel_requested_at", EPOCH_SECONDS),
+    # schema 7: a take of a shot (T001, … across the shot's batches) and the take it came from
+    Column("shot_id", Text),
+    Column("take_number", Integer),
+    Column("parent_job_id", Text),
+    Column("lineage", Text, nullable=False, server_default=""),
     Index("jobs_batch", "batch_id", "position"),
     Index("jobs_state", "state"),
     Index("jobs_created", text("created_at DESC")),
@@ -125,6 +133,7 @@ jobs = Table(
     Index("jobs_provider_created", "provider", text("created_at DESC")),
     Index("jobs_state_created", "state", text("created_at DESC")),
     Index("jobs_starred_created", "starred", text("created_at DESC")),
+    Index("jobs_shot_take", "shot_id", "take_number"),
 )
 
 events = Table(
@@ -206,8 +215,82 @@ drafts = Table(
 """Schema 6: Compose work in progress (template, variables, parameters, sweeps, frames by hash, toggles) as JSON,
 whose it is, and where it came from (a take it was loaded from), so a reload, a new tab or a restart loses nothing."""
 
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),
+    Column("project", Text, nullable=False, server_default=""),
+    Column("created_by", Text, nullable=False, server_default=""),
+    Column("created_at", EPOCH_SECONDS, nullable=False),
+    Column("updated_at", EPOCH_SECONDS, nullable=False),
+    Index("sequences_name", "name_key", unique=True),
+    Index("sequences_project", "project", "name_key"),
+)
+"""Schema 7: a project's sequences (`project` names the project; "" is the default one). `name_key` is the
+casefolded name, unique, so a sequence is found by its name as well as its id."""
+
+shots = Table(
+    "shots",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("sequence_id", Text, ForeignKey("sequences.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("pick_job_id", Text),
+    Column("pick_by", Text, nullable=False, server_default=""),
+    Column("pick_at", EPOCH_SECONDS),
+    Column("trim_in", Integer),
+    Column("trim_out", Integer),
+    Column("start_frame_json", Text),
+    Column("created_at", EPOCH_SECONDS, nullable=False),
+    Column("updated_at", EPOCH_SECONDS, nullable=False),
+    Index("shots_sequence", "sequence_id", "position"),
+    Index("shots_number", "sequence_id", "number", unique=True),
+)
+"""Schema 7: a sequence's shots in order (`number` 10, 20, … is the SH010 code; `position` the order), each with
+its one pick, trims in frames at 24 fps (None: the clip's start / end), and a start frame for its next batch
+(a FrameRef as JSON, e.g. the previous shot's last frame)."""
+
+take_comments = Table(
+    "take_comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    Column("at_seconds", EPOCH_SECONDS, nullable=False),
+    Column("until_seconds", EPOCH_SECONDS),
+    Column("text", Text, nullable=False),
+    Column("author_name", Text, nullable=False),
+    Column("author_kind", Text, nullable=False),
+    Column("author_key", Text, nullable=False),
+    Column("link_id", Text, nullable=False, server_default=""),
+    Column("created_at", EPOCH_SECONDS, nullable=False),
+    Column("updated_at", EPOCH_SECONDS, nullable=False),
+    Column("deleted_at", EPOCH_SECONDS),
+    Index("take_comments_batch", "batch_id", "job_id", "at_seconds"),
+    sqlite_autoincrement=True,
+)
+"""Schema 8: comments at a time (or a range) of a take, with their author (`author_key`: who may edit or
+delete it: the link and name of a reviewer, or the signed-in person)."""
+
+take_statuses = Table(
+    "take_statuses",
+    metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("batch_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("author_key", Text, nullable=False, server_default=""),
+    Column("set_at", EPOCH_SECONDS, nullable=False),
+    Index("take_statuses_batch", "batch_id"),
+)
+"""Schema 8: one status per take (approved, changes, rejected), who set it and when; changed in place."""
+
 KLING_LAB_TABLES = ("meta", "batches", "jobs", "events", "reviews", "ledger_lock", "review_links", "review_picks",
-                    "drafts")
+                    "drafts", "sequences", "shots", "take_comments", "take_statuses")
 
 # Alembic's own bookkeeping table, written directly when a fresh database is stamped (same DDL Alembic uses).
 version_metadata = MetaData()

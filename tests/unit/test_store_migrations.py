@@ -64,7 +64,7 @@ def test_upgrading_an_empty_database_through_every_revision_gives_the_fresh_sche
     other = None if database_url.startswith("sqlite") else request.getfixturevalue("postgres_url")
     fresh = _fresh_indexes(database_url, tmp_path, other)
     assert _indexes(database_url) == fresh
-    assert sum(len(v) for v in fresh.values()) == 12
+    assert sum(len(v) for v in fresh.values()) == 20
     store = Store(url=database_url)
     assert store.schema_version() == SCHEMA_VERSION
     store.close()
