@@ -18,7 +18,7 @@ from kling_lab.capabilities import missing_key_sentence
 from kling_lab.config import Settings
 from kling_lab.pricing import BatchEstimate, HostTotal, PriceBook, compare_batch, estimate_batch, format_usd
 from kling_lab.request import GenerationRequest, validate
-from kling_lab.store import JobRecord, NewJob, Store
+from kling_lab.store import JobRecord, NewJob, ShotSlot, Store
 from kling_lab.user_settings import UserSettings
 from kling_lab.variations import Expansion, Variation, expand
 
@@ -190,8 +190,14 @@ def submit_plan(
     source: str = "app",
     budget_per_batch: Decimal | None = None,
     batch_id: str | None = None,
+    shot: ShotSlot | None = None,
+    parent_job_id: str | None = None,
+    lineages: Sequence[str] | None = None,
 ) -> str:
     """Write a valid plan as a batch of queued jobs; returns the batch id.
+
+    `shot` files it under a sequence's shot; `parent_job_id` and `lineages` (one per take) record the take it
+    came from and what changed (see `Store.create_batch`).
 
     Raises ValueError with the problems when the plan can't be sent, and
     store.BudgetExceeded when a budget would be passed. Nothing is written in
@@ -226,6 +232,9 @@ def submit_plan(
         budget_per_batch=budgets.per_batch,
         budget_per_day=budgets.per_day,
         batch_id=batch_id,
+        shot=shot,
+        parent_job_id=parent_job_id,
+        lineages=lineages,
     )
 
 
@@ -237,8 +246,11 @@ def submit_rerun(
     user: UserSettings,
     *,
     batch_id: str | None = None,
+    shot: ShotSlot | None = None,
 ) -> str:
     """Send a stored clip's exact request again as a new one-clip batch; returns the batch id.
+
+    The new take's parent is `job` (lineage "same request"); `shot` files it (the re-run take's shot).
 
     Checked like any batch (validation, key, price, budgets); raises ValueError
     or BudgetExceeded with the reason, writing nothing.
@@ -260,6 +272,9 @@ def submit_rerun(
         budget_per_batch=effective_budgets(user, settings).per_batch,
         budget_per_day=effective_budgets(user, settings).per_day,
         batch_id=batch_id,
+        shot=shot,
+        parent_job_id=job.id,
+        lineages=["same request"],
     )
 
 

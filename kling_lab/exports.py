@@ -1,7 +1,8 @@
 """Handing a batch to someone else: a zip for an editor, and a contact sheet of key frames.
 
 The zip holds the clips, `manifest.json` (each clip's exact request, host, task
-id, cost and timestamps) and `clips.csv` with the same rows. Nothing secret is
+id, cost and timestamps, its review status and its timecoded comments with their
+authors) and `clips.csv` with the same rows. Nothing secret is
 in either: requests carry no keys. Text a person typed is written as data:
 JSON-escaped, and CSV cells that a spreadsheet would run as a formula are
 prefixed so they stay text.
@@ -27,12 +28,15 @@ from PIL import Image, ImageDraw, ImageFont
 from kling_lab.atomic import atomic_path
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.store import JobRecord, Store
+from kling_lab.store.records import TakeCommentRecord, TakeStatusRecord
+from kling_lab.take_review import format_time, status_text
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+"""2 adds each clip's `status` and `comments` (and the CSV's status, status_by and comments); nothing was removed."""
 CSV_FIELDS = (
     "id", "position", "label", "provider", "host", "state", "prompt", "negative_prompt", "mode", "duration",
     "aspect_ratio", "audio", "cfg_scale", "host_task_id", "estimated_cost", "actual_cost", "created_at",
-    "finished_at", "file", "starred", "rating", "notes", "error",
+    "finished_at", "file", "starred", "rating", "notes", "error", "status", "status_by", "comments",
 )
 
 
@@ -53,8 +57,31 @@ def _safe_name(text: str, limit: int = 40) -> str:
     return (cleaned or "clip")[:limit]
 
 
-def clip_entry(job: JobRecord, file_name: str | None) -> dict[str, Any]:
-    """One clip as the manifest records it."""
+def comment_entry(comment: TakeCommentRecord) -> dict[str, Any]:
+    """A timecoded comment as the manifest records it: seconds of the clip, as typed, with its author."""
+    return {
+        "id": comment.id,
+        "at": comment.at,
+        "until": comment.until,
+        "author": comment.author_name,
+        "author_kind": comment.author_kind,
+        "text": comment.text,
+        "created_at": _iso(comment.created_at),
+        "updated_at": _iso(comment.updated_at),
+    }
+
+
+def status_entry(status: TakeStatusRecord | None) -> dict[str, Any] | None:
+    """A take's review status as the manifest records it (None when it has none)."""
+    if status is None:
+        return None
+    return {"status": status.status, "words": status_text(status.status), "set_by": status.set_by,
+            "set_at": _iso(status.set_at)}
+
+
+def clip_entry(job: JobRecord, file_name: str | None, *, comments: list[TakeCommentRecord] | None = None,
+               status: TakeStatusRecord | None = None) -> dict[str, Any]:
+    """One clip as the manifest records it, with its review status and comments."""
     return {
         "id": job.id,
         "position": job.position,
@@ -82,6 +109,8 @@ def clip_entry(job: JobRecord, file_name: str | None) -> dict[str, Any]:
         "rating": job.rating,
         "notes": job.notes,
         "error": job.error,
+        "status": status_entry(status),
+        "comments": [comment_entry(c) for c in comments or ()],
     }
 
 
@@ -104,6 +133,11 @@ def build_manifest(store: Store, batch_id: str) -> tuple[dict[str, Any], list[tu
         present = bool(job.video_path and Path(job.video_path).is_file() and job.deleted_at is None)
         name = f"clips/{job.position + 1:02d}_{_safe_name(job.label)}_{job.id}.mp4" if present else None
         files.append((job, name))
+    ids = [job.id for job in jobs]
+    comments: dict[str, list[TakeCommentRecord]] = {}
+    for comment in store.take_notes.for_jobs(ids):
+        comments.setdefault(comment.job_id, []).append(comment)
+    statuses = store.take_notes.statuses_for_jobs(ids)
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "exported_at": _iso(time.time()),
@@ -116,7 +150,8 @@ def build_manifest(store: Store, batch_id: str) -> tuple[dict[str, Any], list[tu
             "winner_job_id": batch.winner_job_id,
             "settings": batch.settings,
         },
-        "clips": [clip_entry(job, name) for job, name in files],
+        "clips": [clip_entry(job, name, comments=comments.get(job.id, []), status=statuses.get(job.id))
+                  for job, name in files],
         "reviews": [
             {"job_id": r.job_id, "name": r.name, "kind": r.kind, "text": r.text, "at": _iso(r.at)}
             for r in store.reviews_for_batch(batch_id)
@@ -203,9 +238,23 @@ def _csv_text(clips: list[dict[str, Any]]) -> str:
             "aspect_ratio": request.get("aspect_ratio"),
             "audio": request.get("audio"),
             "cfg_scale": request.get("cfg_scale"),
+            "status": (clip.get("status") or {}).get("status"),
+            "status_by": (clip.get("status") or {}).get("set_by"),
+            "comments": _comments_cell(clip.get("comments") or []),
         }
         writer.writerow([_csv_cell(row.get(field)) for field in CSV_FIELDS])
     return out.getvalue()
+
+
+def _comments_cell(comments: list[dict[str, Any]]) -> str:
+    """A clip's comments in one cell, one a line: "0:01.50–0:03.00 Jo: text"."""
+    lines = []
+    for comment in comments:
+        when = format_time(comment["at"])
+        if comment.get("until") is not None:
+            when += "–" + format_time(comment["until"])
+        lines.append(f"{when} {comment['author']}: {comment['text']}")
+    return "\n".join(lines)
 
 
 def contact_sheet(store: Store, batch_id: str, *, cell_width: int = 320, columns: int | None = None) -> bytes:

@@ -33,6 +33,8 @@ class FileGrant:
     expires_at: float
     batch_id: str | None = None
     link_id: str | None = None
+    sequence_id: str | None = None
+    """A sequence review link's token: the door resolves the sequence's batches when the file is asked for."""
 
 
 def _key(secret: bytes) -> bytes:
@@ -50,8 +52,10 @@ def make_person_token(secret: bytes, kind: str, name: str, expires_at: float) ->
     return signed.sign(_key(secret), {"typ": "files", "k": kind, "n": name, "e": int(expires_at)})
 
 
-def make_review_token(secret: bytes, batch_id: str, link_id: str, expires_at: float) -> str:
-    return signed.sign(_key(secret), {"typ": "files", "k": "reviewer", "b": batch_id, "l": link_id,
+def make_review_token(secret: bytes, batch_id: str, link_id: str, expires_at: float, *, kind: str = "batch") -> str:
+    """A review link's file token: `batch_id` is its batch (kind="sequence": its sequence)."""
+    target = "s" if kind == "sequence" else "b"
+    return signed.sign(_key(secret), {"typ": "files", "k": "reviewer", target: batch_id, "l": link_id,
                                       "e": int(expires_at)})
 
 
@@ -64,7 +68,9 @@ def verify_file_token(secret: bytes, token: object, now: float) -> FileGrant | N
     if not isinstance(exp, int) or isinstance(exp, bool) or exp <= now:
         return None
     if kind == "reviewer":
-        batch_id, link_id = payload.get("b"), payload.get("l")
+        batch_id, link_id, sequence_id = payload.get("b"), payload.get("l"), payload.get("s")
+        if isinstance(sequence_id, str) and isinstance(link_id, str) and batch_id is None:
+            return FileGrant("reviewer", "", float(exp), link_id=link_id, sequence_id=sequence_id)
         if not isinstance(batch_id, str) or not isinstance(link_id, str):
             return None
         return FileGrant("reviewer", "", float(exp), batch_id=batch_id, link_id=link_id)

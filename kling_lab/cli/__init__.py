@@ -19,6 +19,8 @@ from kling_lab.cli.output import EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK, Invalid
 from kling_lab.cli.parser import _check_text_arguments, build_parser
 from kling_lab.cli.planning import cmd_estimate, cmd_expand, cmd_validate
 from kling_lab.cli.review_link import cmd_review_link
+from kling_lab.cli.sequence import cmd_sequence
+from kling_lab.cli.take_review import cmd_approve, cmd_comment
 from kling_lab.cli.worker import cmd_worker
 from kling_lab.store import DatabaseUnavailable, NewerSchema, UnsupportedDatabase
 from kling_lab.user_settings import resolve_settings
@@ -49,6 +51,9 @@ COMMANDS = {
     "retry": cmd_retry,
     "cancel": cmd_cancel,
     "review-link": cmd_review_link,
+    "comment": cmd_comment,
+    "approve": cmd_approve,
+    "sequence": cmd_sequence,
 }
 
 

@@ -11,7 +11,7 @@ from kling_lab.cli.planning import _plan
 from kling_lab.cli.running import _drive_here, _lab, _open, _wait_for_batch
 from kling_lab.config import Settings
 from kling_lab.domain.jobs import JobState, charged_amount
-from kling_lab.lab import Actor
+from kling_lab.lab import Actor, Lab, ShotTarget
 from kling_lab.user_settings import parse_budget
 
 
@@ -27,8 +27,10 @@ def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> i
                for p in sorted({t.variation.provider for t in plan.takes}) if not settings.has_key(p)]
     if plan.errors or missing:
         raise InvalidInput(plan.errors + missing)
+    lab = _lab(store, media, settings)
+    shot = _shot_target(lab, args)
     try:
-        batch_id = _lab(store, media, settings).submit(Actor.cli(), plan, source="cli", budget_per_batch=budget)
+        batch_id = lab.submit(Actor.cli(), plan, source="cli", budget_per_batch=budget, shot=shot)
     except BudgetExceeded as exc:
         raise InvalidInput([str(exc)]) from exc
     except ValueError as exc:
@@ -46,3 +48,22 @@ def cmd_generate(args: argparse.Namespace, out: Output, settings: Settings) -> i
     if args.detach:
         return EXIT_OK
     return EXIT_OK if all(j.state == JobState.DONE for j in jobs) else EXIT_JOB_FAILED
+
+
+def _shot_target(lab: Lab, args: argparse.Namespace) -> ShotTarget | None:
+    """--sequence SEQ --shot SH010: the shot the batch is filed under (made when new); both or neither."""
+    from kling_lab.cli.sequence import find_sequence
+    from kling_lab.lab import parse_shot_code
+
+    if args.sequence is None and args.shot is None:
+        return None
+    if args.sequence is None:
+        raise InvalidInput(["--shot needs --sequence: name the sequence (its id or name) the shot belongs to."])
+    sequence = find_sequence(lab, args.sequence)
+    if args.shot is None:
+        return ShotTarget(sequence.id)
+    try:
+        parse_shot_code(args.shot)
+    except ValueError as exc:
+        raise InvalidInput([str(exc)]) from exc
+    return ShotTarget(sequence.id, args.shot)

@@ -9,6 +9,8 @@ from typing import NoReturn
 
 from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, MODES
 from kling_lab.cli.output import InvalidInput, _is_utf8_text
+from kling_lab.cli.sequence import add_sequence_parser
+from kling_lab.cli.take_review import add_take_review_parsers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,6 +28,12 @@ _TEXT_ARGUMENTS = {
     "sweep": "A --sweep value",
     "budget": "The budget",
     "batch": "The batch id",
+    "text": "The comment",
+    "name": "The name",
+    "sequence": "The sequence",
+    "shot": "The shot",
+    "take": "The take",
+    "project": "The project",
 }
 
 
@@ -102,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_template_options(p)
     p.add_argument("--budget", default=None, help="refuse the batch if it would cost more (USD)")
     p.add_argument("--detach", action="store_true", help="only enqueue for a running app or worker")
+    p.add_argument("--sequence", default=None, help="file the batch under a shot of this sequence (id or name)")
+    p.add_argument("--shot", default=None, help="the shot's code, e.g. SH010 (made when new; needs --sequence)")
 
     p = sub.add_parser("history", help="clips made so far")
     hsub = p.add_subparsers(dest="history_command", required=True, parser_class=_Parser)
@@ -126,9 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("batch", help="the batch id (history list --json shows them)")
     p.add_argument("--expires", default="7d", help="how long it opens the board: 7d, 12h, 90m, 2w (at most 365d)")
 
+    add_take_review_parsers(sub)
+    sequence_parsers = add_sequence_parser(sub, _Parser)
+
     for name in ("expand", "estimate", "validate", "generate", "history", "worker", "retry", "cancel",
-                 "review-link"):
+                 "review-link", "comment", "approve"):
         sub.choices[name].add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     hl.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     he.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    for sequence_parser in sequence_parsers:
+        sequence_parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     return parser

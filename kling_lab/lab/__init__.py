@@ -11,6 +11,8 @@ parts once and hands out the `Lab`.
 - `reads`, `files`, `changes`: what the screens read, the files the routes serve, settings and prices.
 - `drafts`: Compose drafts (save as you type, open by id, the latest, recent ones, one made from a take).
 - `links`: review links (make, list, revoke, open) and the file tokens in route URLs.
+- `sequences`: sequences of shots, takes filed under a shot, picks, trims, continuity, the cut and exports.
+- `take_reviews`: comments at a time or a range of a take (author-only edits), and each take's status.
 - `root`: `build_root` / `LabRoot`, the composition root.
 
 The types and constants a screen needs come from here too, so pages and
@@ -28,7 +30,11 @@ from kling_lab.lab.door import Lab
 from kling_lab.lab.drafts import RECENT_DRAFTS, draft_title, normal_state, same_state
 from kling_lab.lab.links import FILE_TOKEN_PARAM, REVIEW_PARAM
 from kling_lab.lab.root import LabRoot, build_root
+from kling_lab.lab.sequences import ShotTarget, parse_shot_code
+from kling_lab.lab.take_reviews import LEAD
 from kling_lab.runner import DEFAULT_CONCURRENCY
+from kling_lab.sequences.lineage import lineage_line
+from kling_lab.sequences.model import FPS, Cut, CutShot, Marker, seconds_to_frames, shot_code, take_code, timecode
 from kling_lab.store import (
     MAX_TEXT_CHARS,
     BatchRecord,
@@ -43,6 +49,8 @@ from kling_lab.store import (
     ReviewRecord,
     UnsupportedDatabase,
 )
+from kling_lab.store.records import SequenceRecord, ShotRecord, TakeCommentRecord, TakeStatusRecord
+from kling_lab.take_review import MAX_COMMENT_CHARS, STATUS_WORDS, TAKE_STATUSES, format_time
 from kling_lab.user_settings import UserSettings, parse_base_url, parse_budget
 
 STORE_PROBLEMS = (UnsupportedDatabase, DatabaseUnavailable, NewerSchema, SecretKeyError)
@@ -59,6 +67,23 @@ __all__ = [
     "FILE_TOKEN_PARAM",
     "REVIEW_PARAM",
     "MAX_TEXT_CHARS",
+    "MAX_COMMENT_CHARS",
+    "STATUS_WORDS",
+    "FPS",
+    "Cut",
+    "CutShot",
+    "Marker",
+    "SequenceRecord",
+    "ShotRecord",
+    "ShotTarget",
+    "lineage_line",
+    "parse_shot_code",
+    "seconds_to_frames",
+    "shot_code",
+    "take_code",
+    "timecode",
+    "TAKE_STATUSES",
+    "LEAD",
     "Action",
     "Actor",
     "ActorKind",
@@ -75,6 +100,9 @@ __all__ = [
     "LinkRefusal",
     "NotAllowed",
     "ReviewRecord",
+    "TakeCommentRecord",
+    "TakeStatusRecord",
+    "format_time",
     "Scope",
     "Settings",
     "UserSettings",

@@ -17,7 +17,7 @@ from typing import Literal
 ActorKind = Literal["local", "owner", "member", "reviewer", "cli", "worker", "host", "anonymous"]
 Action = Literal[
     "submit", "rerun", "retry", "cancel", "delete", "annotate", "pick", "review",
-    "read", "read_costs", "upload", "export", "share", "settings", "callback", "health", "draft",
+    "read", "read_costs", "upload", "export", "share", "settings", "callback", "health", "draft", "sequence",
 ]
 
 # What each action is, in the words of the sentence that refuses it ("You can't ... with this link or account.").
@@ -39,6 +39,7 @@ ACTION_WORDS: dict[str, str] = {
     "callback": "send host callbacks",
     "health": "ask how the server is",
     "draft": "keep Compose drafts",
+    "sequence": "edit sequences",
 }
 
 _PERSON = frozenset(ACTION_WORDS) - {"callback"}
@@ -64,18 +65,26 @@ SCOPED_ACTIONS = frozenset({"read", "review"})
 """What a scoped actor (a review link's holder) may do, and only on its own batch."""
 
 OUTSIDE_SCOPE = "This review link opens one batch's board only."
+OUTSIDE_SEQUENCE = "This review link opens one sequence's reel and its shots' batches only."
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a review link opens: one target (a batch) of one kind, through one link id (for revocation)."""
+    """What a review link opens: one target (a batch, or a sequence) of one kind, through one link id (for
+    revocation). A sequence's scope also holds the batches of its shots (`batches`), resolved when the link
+    is opened: it covers each of them as a batch."""
 
     kind: str
     target: str
     link_id: str
+    batches: frozenset[str] = frozenset()
 
     def covers(self, kind: str, target: str | None) -> bool:
-        return target is not None and self.kind == kind and self.target == target
+        if target is None:
+            return False
+        if self.kind == "sequence" and kind == "batch":
+            return target in self.batches
+        return self.kind == kind and self.target == target
 
 
 @dataclass(frozen=True)
@@ -103,9 +112,11 @@ class Actor:
         return cls("host", name=provider)
 
     @classmethod
-    def review_link(cls, batch_id: str, link_id: str, name: str = "", *, kind: str = "batch") -> Actor:
-        """The holder of a review link: may watch, pick and comment on that one batch only."""
-        return cls("reviewer", name=name, scope=Scope(kind, batch_id, link_id))
+    def review_link(cls, batch_id: str, link_id: str, name: str = "", *, kind: str = "batch",
+                    batches: frozenset[str] = frozenset()) -> Actor:
+        """The holder of a review link: may watch, pick and comment on that one batch only (kind="sequence":
+        `batch_id` is the sequence, and `batches` its shots' batches, which it may watch and review)."""
+        return cls("reviewer", name=name, scope=Scope(kind, batch_id, link_id, frozenset(batches)))
 
 
 class NotAllowed(Exception):
@@ -121,11 +132,13 @@ def _refuse(action: str) -> NotAllowed:
     return NotAllowed(f"You can't {ACTION_WORDS.get(action, action)} with this link or account.")
 
 
-def check(actor: Actor, action: Action, *, batch_id: str | None = None) -> None:
-    """Raise `NotAllowed` with a plain sentence unless `actor` may do `action` (on `batch_id`, when it names one).
+def check(actor: Actor, action: Action, *, batch_id: str | None = None, sequence_id: str | None = None) -> None:
+    """Raise `NotAllowed` with a plain sentence unless `actor` may do `action` (on `batch_id` or `sequence_id`,
+    when the call names one).
 
     The scope rule: an actor holding a scope may only read and review, only where the call names its own
-    batch; a reviewer without a scope may do nothing but `health`.
+    batch (a sequence link: one of its shots' batches, or, to read, its sequence); a reviewer without a scope
+    may do nothing but `health`.
     """
     if not allowed(actor, action):
         raise _refuse(action)
@@ -136,7 +149,12 @@ def check(actor: Actor, action: Action, *, batch_id: str | None = None) -> None:
     if actor.scope is not None:
         if action not in SCOPED_ACTIONS:
             raise _refuse(action)
+        outside = OUTSIDE_SEQUENCE if actor.scope.kind == "sequence" else OUTSIDE_SCOPE
+        if sequence_id is not None and batch_id is None:
+            if action != "read" or not actor.scope.covers("sequence", sequence_id):
+                raise NotAllowed(outside)
+            return
         if batch_id is None:
-            raise NotAllowed(OUTSIDE_SCOPE)
+            raise NotAllowed(outside)
         if not actor.scope.covers("batch", batch_id):
-            raise NotAllowed(OUTSIDE_SCOPE)
+            raise NotAllowed(outside)

@@ -20,13 +20,15 @@ from kling_lab.lab.drafts import Drafts
 from kling_lab.lab.files import Files
 from kling_lab.lab.links import Links
 from kling_lab.lab.reads import Reads
+from kling_lab.lab.sequences import Sequences, ShotTarget
+from kling_lab.lab.take_reviews import TakeReviews
 from kling_lab.pricing import PriceBook
 from kling_lab.store import JobRecord, new_batch_id
 
 log = logging.getLogger("kling_lab.lab")
 
 
-class Lab(Reads, Files, Changes, Links, Drafts):
+class Lab(Reads, Files, Changes, Links, Drafts, TakeReviews, Sequences):
     """Every action and read of the lab, each with the actor who asks.
 
     `Lab(store, media, runner, settings, preferences, price_book=None, secret=None)`: `runner`
@@ -43,16 +45,24 @@ class Lab(Reads, Files, Changes, Links, Drafts):
         self._secret = secret
 
     def submit(
-        self, actor: Actor, plan: BatchPlan, *, source: str = "app", budget_per_batch: Decimal | None = None
+        self, actor: Actor, plan: BatchPlan, *, source: str = "app", budget_per_batch: Decimal | None = None,
+        shot: ShotTarget | None = None, parent_job_id: str | None = None,
     ) -> str:
         """Write a planned batch (validated, keyed, within budgets); returns its id. Raises ValueError or
-        BudgetExceeded with the reason, writing nothing."""
+        BudgetExceeded with the reason, writing nothing.
+
+        `shot` files the batch under a sequence's shot (made when its code is new), its takes numbered after
+        the shot's; `parent_job_id` is the take Compose was loaded from: each new take records it and what
+        changed from it ("cfg 0.5 → 0.7, 'rain' → 'fog'")."""
         self._check(actor, "submit")
+        slot = self._shot_slot(actor, shot)
+        lineages = self._lineages(parent_job_id, [(t.variation.request, t.variation.provider) for t in plan.takes])
         batch_id = new_batch_id()
         self._hold(actor, batch_id)
         try:
             submit_plan(self.store, plan, self._for(actor), self._preferences(), source=source,
-                        budget_per_batch=budget_per_batch, batch_id=batch_id)
+                        budget_per_batch=budget_per_batch, batch_id=batch_id, shot=slot,
+                        parent_job_id=parent_job_id, lineages=lineages)
         except Exception:
             self._release(batch_id)
             raise
@@ -60,14 +70,16 @@ class Lab(Reads, Files, Changes, Links, Drafts):
         return batch_id
 
     def rerun(self, actor: Actor, job_id: str, book: PriceBook | None = None) -> str:
-        """Send a stored clip's exact request again as a new one-clip batch, at today's price; returns its id."""
+        """Send a stored clip's exact request again as a new one-clip batch, at today's price; returns its id.
+
+        The new take records the re-run one as its parent ("same request") and stays in the same shot."""
         self._check(actor, "rerun")
         job = self._job(job_id)
         batch_id = new_batch_id()
         self._hold(actor, batch_id)
         try:
             submit_rerun(self.store, job, book or self._price_book(), self._for(actor), self._preferences(),
-                         batch_id=batch_id)
+                         batch_id=batch_id, shot=self._rerun_slot(job))
         except Exception:
             self._release(batch_id)
             raise

@@ -42,31 +42,38 @@ class Links(DoorBase):
 
     _secret: Callable[[], bytes]
 
-    def make_review_link(self, actor: Actor, batch_id: str, expires: str | None = "7d", *, base_url: str,
-                         label: str = "", now: float | None = None) -> tuple[str, LinkRecord]:
-        """An absolute URL that opens this batch's board only, until it expires or is revoked.
+    def make_review_link(self, actor: Actor, target_id: str, expires: str | None = "7d", *, base_url: str,
+                         label: str = "", kind: str = "batch", now: float | None = None) -> tuple[str, LinkRecord]:
+        """An absolute URL that opens this batch's board only (kind="sequence": this sequence's reel and its
+        shots' batches), until it expires or is revoked.
 
         `base_url` is where visitors reach the lab (KLING_LAB_PUBLIC_URL, or the server address), as a
-        plain string from the caller. Raises ValueError with a sentence for an unknown batch or a bad duration.
+        plain string from the caller. Raises ValueError with a sentence for an unknown batch or sequence or a
+        bad duration.
         """
         check(actor, "share")
         lifetime = parse_link_lifetime(expires)
-        if self.store.get_batch(batch_id) is None:
-            raise ValueError(f"There is no batch “{batch_id}” in this Kling Lab's history.")
+        if kind not in ("batch", "sequence"):
+            raise ValueError("A review link opens a batch or a sequence.")
+        if kind == "batch" and self.store.get_batch(target_id) is None:
+            raise ValueError(f"There is no batch “{target_id}” in this Kling Lab's history.")
+        if kind == "sequence" and self.store.sequences.get(target_id) is None:
+            raise ValueError(f"There is no sequence “{target_id}” in this Kling Lab.")
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("The lab's address must start with http:// or https://.")
         now = time.time() if now is None else now
-        link = LinkRecord(id=new_link_id(), kind="batch", target=batch_id, created_at=now,
+        link = LinkRecord(id=new_link_id(), kind=kind, target=target_id, created_at=now,
                           expires_at=float(int(now + lifetime)), revoked_at=None,
                           created_by=actor.name or actor.kind, label=label)
-        token = make_link_token(self._secret(), batch_id, link.expires_at, link.id)
+        token = make_link_token(self._secret(), target_id, link.expires_at, link.id, kind=kind)  # type: ignore[arg-type]
         self.store.add_review_link(link)
         return f"{base_url.rstrip('/')}/?{REVIEW_PARAM}={token}", link
 
-    def review_links(self, actor: Actor, batch_id: str) -> list[LinkRecord]:
-        """Every review link made for a batch, newest first (revoked and expired ones included)."""
+    def review_links(self, actor: Actor, batch_id: str, *, kind: str = "batch") -> list[LinkRecord]:
+        """Every review link made for a batch (or, kind="sequence", a sequence), newest first (revoked and
+        expired ones included)."""
         check(actor, "share")
-        return self.store.review_links_for("batch", batch_id)
+        return self.store.review_links_for(kind, batch_id)
 
     def revoke_review_link(self, actor: Actor, link_id: str) -> LinkRecord:
         """Revoke a link: from the next page or file it asks for, it opens nothing. KeyError for no such link."""
@@ -77,14 +84,23 @@ class Links(DoorBase):
         return link
 
     def open_review_link(self, token: object, *, now: float | None = None) -> Actor | LinkRefusal:
-        """The reviewer a token grants (scoped to its batch), or why it opens nothing."""
+        """The reviewer a token grants (scoped to its batch; a sequence link: its sequence and the batches of
+        its shots as they are now), or why it opens nothing."""
         now = time.time() if now is None else now
         grant = verify_link_token(self._secret(), token, now, is_revoked=self.store.review_link_revoked)
         if isinstance(grant, LinkRefusal):
             return grant
+        if grant.kind == "sequence":
+            return self._sequence_reviewer(grant.target_id, grant.link_id) or LinkRefusal.INVALID
         if grant.kind != "batch" or self.store.get_batch(grant.target_id) is None:
             return LinkRefusal.INVALID
         return Actor.review_link(grant.target_id, grant.link_id)
+
+    def _sequence_reviewer(self, sequence_id: str, link_id: str) -> Actor | None:
+        if self.store.sequences.get(sequence_id) is None:
+            return None
+        return Actor.review_link(sequence_id, link_id, kind="sequence",
+                                 batches=self.store.sequences.batch_ids(sequence_id))
 
     # -- file tokens ---------------------------------------------------------------------------
 
@@ -93,13 +109,17 @@ class Links(DoorBase):
         thumbnails only (and ends with its link); a person's covers what they may read, for about 12 hours."""
         now = time.time() if now is None else now
         if actor.scope is not None:
-            check(actor, "read", batch_id=actor.scope.target)
+            if actor.scope.kind == "sequence":
+                check(actor, "read", sequence_id=actor.scope.target)
+            else:
+                check(actor, "read", batch_id=actor.scope.target)
             link = self.store.review_link(actor.scope.link_id)
             if link is None or not link.live(now):
                 raise NotAllowed(LinkRefusal.REVOKED.sentence if link is not None and link.revoked_at
                                  else LinkRefusal.EXPIRED.sentence)
             expires = min(link.expires_at, person_expiry(now))
-            return make_review_token(self._secret(), actor.scope.target, actor.scope.link_id, expires)
+            return make_review_token(self._secret(), actor.scope.target, actor.scope.link_id, expires,
+                                     kind=actor.scope.kind)
         check(actor, "read")
         return make_person_token(self._secret(), actor.kind, actor.name, person_expiry(now))
 
@@ -109,6 +129,10 @@ class Links(DoorBase):
         grant = verify_file_token(self._secret(), token, now)
         if grant is None:
             return None
+        if grant.sequence_id is not None and grant.link_id is not None:
+            if self.store.review_link_revoked(grant.link_id):
+                return None
+            return self._sequence_reviewer(grant.sequence_id, grant.link_id)
         if grant.batch_id is not None and grant.link_id is not None:
             if self.store.review_link_revoked(grant.link_id):
                 return None

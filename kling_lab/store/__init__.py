@@ -14,6 +14,7 @@ and on PostgreSQL (a team's store: row-locked claims and budget checks).
     queue.py       claims, leases, transitions, cancel requests, retries
     ledger.py      spend and budget checks
     review_book.py comments, one pick per reviewer, review links
+    sequence_book.py sequences, their shots in order, and take numbers within a shot
     drafts.py      Compose drafts (the whole Compose state as JSON, per person)
     repository.py  Store, the one object the rest of Kling Lab holds
 """
@@ -30,6 +31,8 @@ from kling_lab.store.records import (
     LinkRecord,
     NewJob,
     ReviewRecord,
+    SequenceRecord,
+    ShotRecord,
     SpendRecord,
     new_batch_id,
     new_id,
@@ -37,6 +40,7 @@ from kling_lab.store.records import (
 )
 from kling_lab.store.repository import Store
 from kling_lab.store.schema import SCHEMA_VERSION
+from kling_lab.store.sequence_book import ShotSlot
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -53,6 +57,9 @@ __all__ = [
     "NewJob",
     "NewerSchema",
     "ReviewRecord",
+    "SequenceRecord",
+    "ShotRecord",
+    "ShotSlot",
     "SpendRecord",
     "Store",
     "UnstorableText",

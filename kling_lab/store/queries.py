@@ -8,7 +8,10 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, o
 
 from kling_lab.store.database import unstorable
 from kling_lab.store.records import JobRecord, job_from_row
-from kling_lab.store.schema import UNFINISHED_STATES, batches, jobs, review_picks
+from kling_lab.store.schema import UNFINISHED_STATES, batches, jobs, review_picks, take_statuses
+
+NO_STATUS = "none"
+"""In `JobQuery.review_statuses`: takes nobody has approved, asked changes of or rejected."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class JobQuery:
     aspect_ratio: str | None = None
     starred_only: bool = False
     picked_only: bool = False
+    review_statuses: tuple[str, ...] = ()
+    """Takes whose review status is one of these ("approved", "changes", "rejected", or "none": no status)."""
     batch_id: str | None = None
     include_deleted: bool = False
 
@@ -61,9 +66,22 @@ def job_filter(query: JobQuery) -> ColumnElement[bool]:
     if query.picked_only:
         picked_in_review = exists().where(review_picks.c.job_id == jobs.c.id)
         clauses.append(or_(batches.c.winner_job_id == jobs.c.id, picked_in_review))
+    if query.review_statuses:
+        clauses.append(_status_filter(query.review_statuses))
     if query.batch_id:
         clauses.append(jobs.c.batch_id == query.batch_id)
     return and_(true(), *clauses)
+
+
+def _status_filter(wanted: tuple[str, ...]) -> ColumnElement[bool]:
+    """Takes whose status is one of `wanted`; "none" matches a take with no status row."""
+    named = [w for w in wanted if w != NO_STATUS]
+    options: list[ColumnElement[bool]] = []
+    if named:
+        options.append(exists().where(take_statuses.c.job_id == jobs.c.id, take_statuses.c.status.in_(named)))
+    if NO_STATUS in wanted:
+        options.append(~exists().where(take_statuses.c.job_id == jobs.c.id))
+    return or_(*options)
 
 
 def history_select(*columns: object, query: JobQuery) -> Select:

@@ -43,6 +43,8 @@ from kling_lab.store.records import (
 )
 from kling_lab.store.review_book import ReviewBook
 from kling_lab.store.schema import batches, events, jobs
+from kling_lab.store.sequence_book import SequenceBook, ShotSlot
+from kling_lab.store.take_notes import TakeNotes
 
 
 class Store:
@@ -68,6 +70,8 @@ class Store:
         self.ledger = Ledger(self._db)
         self.reviews = ReviewBook(self._db)
         self.drafts = DraftBook(self._db)
+        self.sequences = SequenceBook(self._db)
+        self.take_notes = TakeNotes(self._db)
 
     @classmethod
     def from_url(cls, url: str | None, default_path: Path) -> Store:
@@ -111,11 +115,18 @@ class Store:
         budget_per_day: Decimal | None = None,
         now: float | None = None,
         batch_id: str | None = None,
+        shot: ShotSlot | None = None,
+        parent_job_id: str | None = None,
+        lineages: Sequence[str] | None = None,
     ) -> str:
         """Write a batch and its queued jobs atomically, after checking the budgets.
 
         `batch_id` (from `new_batch_id()`) lets a caller prepare for the batch
         before it exists, e.g. hand the runner a session's keys first.
+
+        `shot` files the batch under a sequence's shot (made when new, in the same transaction): its jobs are
+        the shot's next takes, numbered after its highest. `parent_job_id` is the take every job came from and
+        `lineages` (one per job) what changed from it, in words.
 
         The day's spend is read inside the same write transaction, with the
         ledger locked, so two batches submitted in the same second (from any
@@ -137,12 +148,22 @@ class Store:
             }
             for position, job in enumerate(jobs)
         ]
+        if lineages is not None and len(lineages) != len(job_rows):
+            raise ValueError("create_batch takes one lineage per job")
+        for index, row in enumerate(job_rows):
+            row["parent_job_id"] = parent_job_id
+            row["lineage"] = lineages[index] if lineages is not None else ""
         with self._db.write() as conn:
             self._db.lock_ledger(conn)
             check_day_budget(conn, total, budget_per_day, now)
+            shot_id = self.sequences.slot_shot(conn, shot, now) if shot is not None else None
+            if shot_id is not None:
+                for row, take in zip(job_rows, self.sequences.next_take_numbers(conn, shot_id, len(job_rows)),
+                                     strict=True):
+                    row["shot_id"], row["take_number"] = shot_id, take
             conn.execute(insert(batches).values(
                 id=batch_id, created_at=now, template=template, provider=provider, source=source,
-                estimated_total=str(total), settings_json=json.dumps(settings or {}),
+                estimated_total=str(total), settings_json=json.dumps(settings or {}), shot_id=shot_id,
             ))
             if job_rows:
                 conn.execute(insert(schema.jobs), job_rows)  # `jobs` is the argument here

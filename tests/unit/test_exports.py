@@ -131,3 +131,76 @@ def test_a_thumbnail_on_a_full_disk_fails_quietly_and_leaves_nothing(tmp_path: P
     monkeypatch.setattr(Image.Image, "save", disk_full)
     assert make_thumbnail(clip, thumbs / "j_1.jpg") is False
     assert list(thumbs.iterdir()) == []
+
+
+# -- take reviews in the export (manifest version 2) ------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+FORMULA = '=HYPERLINK("http://evil","click")'
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path, tiny_mp4: bytes):  # noqa: ANN201
+    from kling_lab.config import Settings
+    from kling_lab.lab import Actor, Lab
+    from kling_lab.media import MediaStore
+    from kling_lab.user_settings import UserSettings
+
+    settings = Settings(data_dir=tmp_path / "data", keys={})
+    store = Store(tmp_path / "data" / "db.sqlite3")
+    media = MediaStore(tmp_path / "data" / "media")
+    lab = Lab(store, media, None, lambda: settings, lambda: UserSettings())
+    jobs = [NewJob(f"take {i}", "fal", GenerationRequest(prompt="a fox"), Decimal("0.35")) for i in range(2)]
+    batch_id = store.create_batch(template="a fox", provider="fal", jobs=jobs)
+    first, second = (j.id for j in store.jobs_for_batch(batch_id))
+    for job_id in (first, second):
+        clip = media.clip_path(job_id)
+        clip.write_bytes(tiny_mp4)
+        store.transition(job_id, JobState.DONE, owner=None, video_path=str(clip), video_duration=5.0)
+    reviewer = Actor.review_link(batch_id, "l_test")
+    lab.comment_on_take(reviewer, first, at=3.25, text=SCRIPT, name=FORMULA)
+    lab.comment_on_take(Actor("owner", name="Ada"), first, at=0.5, until=1.75, text=FORMULA)
+    lab.set_take_status(reviewer, first, "changes", name="Jo")
+    lab.set_take_status(Actor("member", name="Mia"), first, "approved")
+    return store, batch_id, first, second
+
+
+def test_a_timecoded_comment_and_a_status_round_trip_into_the_manifest(reviewed, tmp_path: Path) -> None:
+    store, batch_id, first, second = reviewed
+    with zipfile.ZipFile(export_batch(store, batch_id, tmp_path / "r.zip").path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["manifest_version"] == 2
+    clip, other = manifest["clips"]
+    assert clip["id"] == first and other["id"] == second
+    assert [(c["at"], c["until"], c["author"], c["author_kind"], c["text"]) for c in clip["comments"]] == [
+        (0.5, 1.75, "Ada", "owner", FORMULA), (3.25, None, FORMULA, "reviewer", SCRIPT)]
+    assert all(c["created_at"] and isinstance(c["id"], int) for c in clip["comments"])
+    assert clip["status"]["status"] == "approved" and clip["status"]["set_by"] == "Mia"
+    assert clip["status"]["words"] == "Approved" and clip["status"]["set_at"]
+    assert other["comments"] == [] and other["status"] is None
+    # Version 1's fields are all still there.
+    assert {"request", "host_task_id", "estimated_cost", "notes", "file"} <= set(clip)
+
+
+def test_the_csv_carries_status_and_comments_as_inert_text(reviewed, tmp_path: Path) -> None:
+    store, batch_id, first, second = reviewed
+    with zipfile.ZipFile(export_batch(store, batch_id, tmp_path / "r.zip").path) as zf:
+        raw = zf.read("clips.csv").decode()
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    assert [r["id"] for r in rows] == [first, second]
+    assert (rows[0]["status"], rows[0]["status_by"]) == ("approved", "Mia")
+    assert rows[0]["comments"].splitlines() == [f"0:00.50–0:01.75 Ada: {FORMULA}", f"0:03.25 {FORMULA}: {SCRIPT}"]
+    assert (rows[1]["status"], rows[1]["comments"]) == ("", "")
+    # No cell a spreadsheet would run: every cell's first character is not a formula sign.
+    for row in rows:
+        assert all(value[:1] not in ("=", "+", "-", "@") for value in row.values() if value), row
+
+
+def test_a_formula_status_author_is_defused_in_the_csv(reviewed, tmp_path: Path) -> None:
+    store, batch_id, first, _ = reviewed
+    store.take_notes.set_status(first, batch_id, "rejected", set_by=FORMULA)
+    with zipfile.ZipFile(export_batch(store, batch_id, tmp_path / "r.zip").path) as zf:
+        rows = list(csv.DictReader(io.StringIO(zf.read("clips.csv").decode())))
+        manifest = json.loads(zf.read("manifest.json"))
+    assert rows[0]["status_by"] == "'" + FORMULA
+    assert manifest["clips"][0]["status"]["set_by"] == FORMULA
