@@ -8,8 +8,9 @@ Usage::
     if event is not None and event.kind == "pick":
         get_lab().pick(current_actor(), batch_id, event.clip_id if event.value else None)
 
-The browser side lives in ``grid.js`` / ``grid.css`` / ``grid.html`` beside this file and is read
-once, at import. Clips are loaded by URL (``/app/static/...`` or an app route with Range
+The browser side lives in ``grid.js`` (playback) and ``review.js`` (comments, statuses, picks by
+name), ``grid.css`` and ``grid.html`` beside this file, read once, at import (the two scripts are
+joined into the one module Streamlit takes). Clips are loaded by URL (``/app/static/...`` or an app route with Range
 support), never as bytes, so the server holds no video in memory.
 
 Keep the same ``key`` from run to run: the browser then keeps the mounted element and only diffs
@@ -21,6 +22,7 @@ tests/e2e/test_video_grid.py). A clip whose ``url`` appears later joins the runn
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +30,16 @@ from typing import Any, Literal
 
 import streamlit as st
 
-__all__ = ["ASPECT_RATIOS", "CLIP_STATES", "MAX_CLIPS", "GridClip", "GridEvent", "video_grid"]
+from kling_lab.take_review import MAX_COMMENT_CHARS, STATUS_WORDS, TAKE_STATUSES
+
+__all__ = ["ASPECT_RATIOS", "CLIP_STATES", "MAX_CLIPS", "GridClip", "GridComment", "GridEvent", "video_grid"]
 
 MAX_CLIPS = 10
 ASPECT_RATIOS = frozenset({"16:9", "9:16", "1:1"})
 CLIP_STATES = frozenset(
     {"queued", "sending", "submitted", "running", "downloading", "done", "failed", "canceled", "unknown"}
 )
-EventKind = Literal["pick", "star", "rate"]
+EventKind = Literal["pick", "star", "rate", "comment", "edit_comment", "delete_comment", "status"]
 
 _HERE = Path(__file__).parent
 _COMPONENT_NAME = "kling_lab_video_grid"
@@ -50,8 +54,24 @@ _GRID = st.components.v2.component(
     _COMPONENT_NAME,
     html=_asset("grid.html"),
     css=_asset("grid.css"),
-    js=_asset("grid.js"),
+    js=_asset("grid.js") + "\n" + _asset("review.js"),
 )
+
+
+@dataclass(frozen=True)
+class GridComment:
+    """A timecoded comment on a take, shown as a marker on the cell's track and a row under it."""
+
+    id: int
+    at: float
+    """Seconds into the take's clip (a frame's time at 24 fps)."""
+    until: float | None
+    """End of a range, in seconds; None for a comment at one frame."""
+    author: str
+    text: str
+    """As typed; always shown as text, never as markup."""
+    mine: bool
+    """This viewer may edit and delete it (the grid then shows Edit and Delete on its row)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,18 @@ class GridClip:
     starred: bool = False
     rating: int | None = None
     """1–5, or None for unrated."""
+    comments: tuple[GridComment, ...] = ()
+    """The take's timecoded comments, in any order (the grid lists them by time)."""
+    status: str | None = None
+    """The take's review status: ``"approved"``, ``"changes"`` or ``"rejected"``; None when unset."""
+    status_by: str | None = None
+    """Who set the status, shown as "by NAME"."""
+    review_picks: tuple[str, ...] = ()
+    """Names of the reviewers who picked this take ("Picked by Ann, Bo")."""
+    badge: str | None = None
+    """A short tag on the cell, e.g. ``"Pinned · T003 from an earlier batch"`` or ``"SH010 · T004"``."""
+    lineage: str | None = None
+    """Where the take came from, e.g. ``"T006 from T003: cfg 0.5 → 0.7"``."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +122,10 @@ class GridEvent:
 
     kind: EventKind
     clip_id: str
-    value: bool | int | None
-    """pick/star: the new on/off state; rate: 1–5, or None when the rating was cleared."""
+    value: bool | int | str | dict[str, Any] | None
+    """pick/star: the new on/off state; rate: 1–5, or None when the rating was cleared;
+    comment: ``{"at": float, "until": float | None, "text": str}``; edit_comment: ``{"id": int, "text": str}``;
+    delete_comment: ``{"id": int}``; status: ``"approved"``/``"changes"``/``"rejected"``, or None to clear it."""
 
 
 def _validate(clips: Sequence[GridClip]) -> None:
@@ -112,6 +146,55 @@ def _validate(clips: Sequence[GridClip]) -> None:
             raise ValueError(f"Clip {clip.clip_id!r}: pass a URL the server streams, not embedded bytes.")
         if clip.rating is not None and not 1 <= clip.rating <= 5:
             raise ValueError(f"Clip {clip.clip_id!r}: rating must be 1–5 or None; got {clip.rating}.")
+        if clip.status is not None and clip.status not in TAKE_STATUSES:
+            raise ValueError(f"Clip {clip.clip_id!r}: status {clip.status!r} is not approved, changes or rejected.")
+        for comment in clip.comments:
+            if not isinstance(comment, GridComment):
+                raise TypeError(f"Clip {clip.clip_id!r}: comments must be GridComment items.")
+            if _time(comment.at) is None or (comment.until is not None and _time(comment.until) is None):
+                raise ValueError(f"Clip {clip.clip_id!r}: comment {comment.id} has a time that is not a number ≥ 0.")
+        if isinstance(clip.review_picks, str):
+            raise TypeError(f"Clip {clip.clip_id!r}: review_picks is a tuple of names, not one string.")
+
+
+def _time(value: Any) -> float | None:
+    """A finite, non-negative number of seconds, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def _comment_text(value: Any) -> str | None:
+    """Comment text with its ends stripped, when it is 1 to MAX_COMMENT_CHARS characters; else None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    return text if 0 < len(text) <= MAX_COMMENT_CHARS else None
+
+
+def _comment_id(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _parse_review(kind: Any, value: Any) -> tuple[bool, Any]:
+    """(ok, value) for the review kinds: comment, edit_comment, delete_comment, status."""
+    if kind == "status":
+        return (value is None or value in TAKE_STATUSES), value
+    if not isinstance(value, dict):
+        return False, None
+    if kind == "comment":
+        at, text, until = _time(value.get("at")), _comment_text(value.get("text")), value.get("until")
+        end = None if until is None else _time(until)
+        if at is None or text is None or (until is not None and (end is None or end < at)):
+            return False, None
+        return True, {"at": at, "until": end, "text": text}
+    comment_id = _comment_id(value.get("id"))
+    if kind == "delete_comment" and comment_id is not None:
+        return True, {"id": comment_id}
+    text = _comment_text(value.get("text"))
+    if kind == "edit_comment" and comment_id is not None and text is not None:
+        return True, {"id": comment_id, "text": text}
+    return False, None
 
 
 def _parse_event(payload: Any) -> GridEvent | None:
@@ -126,6 +209,9 @@ def _parse_event(payload: Any) -> GridEvent | None:
     is_stars = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
     if kind == "rate" and (value is None or is_stars):
         return GridEvent(kind, clip_id, value)
+    if kind in ("comment", "edit_comment", "delete_comment", "status"):
+        ok, parsed = _parse_review(kind, value)
+        return GridEvent(kind, clip_id, parsed) if ok else None
     return None
 
 
@@ -136,6 +222,8 @@ def video_grid(
     show_cost: bool = True,
     allow_pick: bool = True,
     allow_marks: bool = True,
+    allow_comments: bool = False,
+    allow_status: bool = False,
     on_event: Callable[[GridEvent], None] | None = None,
 ) -> GridEvent | None:
     """Show up to ten clips in one synchronized player and return the user's last action.
@@ -147,10 +235,20 @@ def video_grid(
     refused. Clips without a ``url`` show their state in place and join playback when their URL
     arrives, without restarting the others. The "star" mark is shown as a "Keep" bookmark, apart
     from the 1–5 rating; ``allow_marks=False`` leaves out both.
+
+    Review: each take's comments are marks on the cell's track (a range is a band) and rows under
+    it that seek every take to their frame; its status, the reviewers who picked it, ``badge`` and
+    ``lineage`` show on the cell, all as text. ``allow_comments`` adds "Comment" (or the key C) at
+    the current frame, a range by shift-dragging the cell's track or Mark in / Mark out, and Edit /
+    Delete on the viewer's own comments (``GridComment.mine``); ``allow_status`` adds Approve /
+    Request changes / Reject (pressing the current one clears it). These come back as "comment",
+    "edit_comment", "delete_comment" and "status" events, checked here for shape only: the door
+    checks the rest.
     Returns the pick/star/rate the user just made, on the one
     rerun it caused, else None. ``on_event`` (optional) receives the same event before the
     script body runs, which suits writing it to the store. Raises ValueError on more than ten
-    clips, duplicate ids, an unknown state or aspect ratio, or a ``data:``/``blob:`` URL.
+    clips, duplicate ids, an unknown state, aspect ratio or status, a comment time that is not a number
+    ≥ 0, or a ``data:``/``blob:`` URL.
     """
     _validate(clips)
 
@@ -169,6 +267,10 @@ def video_grid(
             "show_cost": show_cost,
             "allow_pick": allow_pick,
             "allow_marks": allow_marks,
+            "allow_comments": allow_comments,
+            "allow_status": allow_status,
+            "status_words": STATUS_WORDS,
+            "max_comment_chars": MAX_COMMENT_CHARS,
         },
         on_event_change=_forward,
     )

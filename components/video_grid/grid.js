@@ -1,4 +1,5 @@
 // Kling Lab synchronized comparison grid: a Custom Components v2 inline module.
+// review.js (comments, statuses, reviewers' picks) is joined after this file into the one module.
 //
 // Streamlit calls the default export again every time `data` changes (each status refresh),
 // always with the same parentElement (our ShadowRoot). So all state lives in one Grid object per
@@ -178,6 +179,7 @@ class Grid {
     this.showCost = data.show_cost !== false;
     this.allowPick = data.allow_pick !== false;
     this.allowMarks = data.allow_marks !== false;
+    this.readReviewOptions(data); // review.js
     const clips = (Array.isArray(data.clips) ? data.clips : []).slice(0, 10);
     const seen = new Set();
     clips.forEach((clip, i) => {
@@ -238,11 +240,14 @@ class Grid {
     cell.pickOn = el("span", { class: "kl-pick-on", text: "Picked ✓" });
     cell.pickBtn = el("button", { type: "button", class: "kl-pick", "aria-pressed": "false" }, cell.pickOff, cell.pickOn);
     cell.marks = el("div", { class: "kl-marks" }, cell.rating, cell.starBtn);
+    this.createReview(cell); // review.js: track, composer, status, picks by name, comment list
 
     cell.el = el(
       "figure",
       { class: "kl-cell", role: "group", "data-clip-id": id },
       cell.media,
+      cell.track,
+      cell.composer,
       el(
         "figcaption",
         { class: "kl-caption" },
@@ -250,8 +255,10 @@ class Grid {
         el("div", { class: "kl-meta-row" }, cell.hostEl, cell.stateEl),
         cell.detailEl,
       ),
+      cell.reviewEl,
       cell.marks,
-      el("div", { class: "kl-actions" }, cell.soloBtn, cell.enlargeBtn, cell.pickBtn),
+      el("div", { class: "kl-actions" }, cell.soloBtn, cell.enlargeBtn, cell.commentBtn, cell.pickBtn),
+      cell.listEl,
     );
 
     const opt = { signal: this.ac.signal };
@@ -329,6 +336,7 @@ class Grid {
       for (const b of [cell.soloBtn, cell.starBtn, cell.pickBtn, cell.enlargeBtn, cell.rating]) b.title = why;
     }
     this.renderMarks(cell);
+    this.renderReview(cell, clip, label, noVideo, index); // review.js
   }
 
   renderPending(cell) {
@@ -824,6 +832,7 @@ class Grid {
       const held = !!c.video && end > 0 && t > this.durationOf(c) + FRAME / 2;
       if (c.heldEl.hidden === held) c.heldEl.hidden = !held;
     }
+    this.updateTracks(t, end); // review.js
   }
 
   updateTransport() {
@@ -867,6 +876,10 @@ class Grid {
       case "F":
         this.toggleFullscreen();
         return true;
+      case "c":
+      case "C":
+        return this.commentKey(e); // review.js
+
       default: {
         if (!/^[0-9]$/.test(e.key)) return false;
         const cell = this.order[e.key === "0" ? 9 : Number(e.key) - 1];

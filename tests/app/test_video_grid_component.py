@@ -12,7 +12,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.video_grid import GridClip, GridEvent, _parse_event, video_grid
+from components.video_grid import GridClip, GridComment, GridEvent, _parse_event, video_grid
 
 
 def _three_clip_script() -> None:
@@ -145,4 +145,112 @@ def test_duplicate_clip_ids_are_refused() -> None:
     ],
 )
 def test_trigger_payloads_become_typed_events_or_none(payload: object, expected: GridEvent | None) -> None:
+    assert _parse_event(payload) == expected
+
+
+# ---------------------------------------------------------------- review: comments, statuses, picks by name
+
+def _review_script() -> None:
+    from components.video_grid import GridClip, GridComment, video_grid
+
+    clip = GridClip(
+        "job-a", "fog", "Kie", "done", "/a.mp4",
+        comments=(GridComment(7, 1.5, 2.0, "Ann", "<b>x</b>", False),),
+        status="changes", status_by="Bo", review_picks=("Ann", "Bo"), badge="SH010 · T004",
+        lineage="T006 from T003: cfg 0.5 → 0.7",
+    )
+    video_grid([clip], key="grid", allow_comments=True, allow_status=True)
+
+
+def test_review_fields_and_options_reach_the_browser_as_plain_data() -> None:
+    at = AppTest.from_function(_review_script).run(timeout=20)
+
+    assert not at.exception
+    data = json.loads(_grid_element(at).proto.json)
+    clip = data["clips"][0]
+    assert clip["comments"] == [{"id": 7, "at": 1.5, "until": 2.0, "author": "Ann", "text": "<b>x</b>", "mine": False}]
+    assert (clip["status"], clip["status_by"], clip["review_picks"]) == ("changes", "Bo", ["Ann", "Bo"])
+    assert (clip["badge"], clip["lineage"]) == ("SH010 · T004", "T006 from T003: cfg 0.5 → 0.7")
+    assert data["allow_comments"] is True and data["allow_status"] is True
+    assert data["status_words"]["changes"] == "Changes requested" and data["max_comment_chars"] == 2000
+
+
+def test_review_is_off_unless_asked_for() -> None:
+    at = AppTest.from_function(_three_clip_script).run(timeout=20)
+
+    data = json.loads(_grid_element(at).proto.json)
+    assert data["allow_comments"] is False and data["allow_status"] is False
+    assert data["clips"][0]["comments"] == [] and data["clips"][0]["status"] is None
+
+
+def test_the_review_script_is_joined_into_the_one_module() -> None:
+    at = AppTest.from_function(_three_clip_script).run(timeout=20)
+
+    js = _grid_element(at).proto.js_content
+    assert "Object.assign(Grid.prototype" in js and js.index("class Grid") < js.index("Object.assign(Grid.prototype")
+    assert "innerHTML = c" not in js and ".innerHTML = clip" not in js  # data never goes in as markup
+
+
+@pytest.mark.parametrize(
+    ("clip", "message"),
+    [
+        (GridClip("j", "x", "Kie", "done", "/a.mp4", status="approve"), "status 'approve'"),
+        (GridClip("j", "x", "Kie", "done", "/a.mp4", comments=(GridComment(1, -1.0, None, "A", "t", False),)),
+         "not a number ≥ 0"),
+        (GridClip("j", "x", "Kie", "done", "/a.mp4", comments=(GridComment(1, 1.0, float("nan"), "A", "t", False),)),
+         "not a number ≥ 0"),
+    ],
+)
+def test_invalid_review_fields_are_refused(clip: GridClip, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        video_grid([clip], key="bad-review")
+
+
+def test_comments_must_be_grid_comments_and_picks_a_tuple_of_names() -> None:
+    with pytest.raises(TypeError, match="GridComment"):
+        video_grid([GridClip("j", "x", "Kie", "done", "/a.mp4", comments=({"at": 1},))], key="bad")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="tuple of names"):
+        video_grid([GridClip("j", "x", "Kie", "done", "/a.mp4", review_picks="Ann")], key="bad")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 2.125, "until": None, "text": " fog "}},
+         GridEvent("comment", "j", {"at": 2.125, "until": None, "text": "fog"})),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 0, "until": 3, "text": "<b>x</b>"}},
+         GridEvent("comment", "j", {"at": 0.0, "until": 3.0, "text": "<b>x</b>"})),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 1, "text": "no until key"}},
+         GridEvent("comment", "j", {"at": 1.0, "until": None, "text": "no until key"})),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 1, "until": None, "text": "x" * 2000}},
+         GridEvent("comment", "j", {"at": 1.0, "until": None, "text": "x" * 2000})),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 1, "until": None, "text": "x" * 2001}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 1, "until": None, "text": "   "}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": -0.5, "until": None, "text": "x"}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": float("inf"), "until": None, "text": "x"}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": float("nan"), "until": None, "text": "x"}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": True, "until": None, "text": "x"}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": "1", "until": None, "text": "x"}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 2, "until": 1, "text": "x"}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 2, "until": "3", "text": "x"}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": {"at": 1, "until": None, "text": 5}}, None),
+        ({"kind": "comment", "clip_id": "j", "value": "fog"}, None),
+        ({"kind": "edit_comment", "clip_id": "j", "value": {"id": 4, "text": " new "}},
+         GridEvent("edit_comment", "j", {"id": 4, "text": "new"})),
+        ({"kind": "edit_comment", "clip_id": "j", "value": {"id": "4", "text": "new"}}, None),
+        ({"kind": "edit_comment", "clip_id": "j", "value": {"id": True, "text": "new"}}, None),
+        ({"kind": "edit_comment", "clip_id": "j", "value": {"id": 4, "text": ""}}, None),
+        ({"kind": "edit_comment", "clip_id": "j", "value": {"id": 4, "text": "y" * 10_000}}, None),
+        ({"kind": "delete_comment", "clip_id": "j", "value": {"id": 4}}, GridEvent("delete_comment", "j", {"id": 4})),
+        ({"kind": "delete_comment", "clip_id": "j", "value": {"id": 4.0}}, None),
+        ({"kind": "delete_comment", "clip_id": "j", "value": None}, None),
+        ({"kind": "status", "clip_id": "j", "value": "approved"}, GridEvent("status", "j", "approved")),
+        ({"kind": "status", "clip_id": "j", "value": "changes"}, GridEvent("status", "j", "changes")),
+        ({"kind": "status", "clip_id": "j", "value": None}, GridEvent("status", "j", None)),
+        ({"kind": "status", "clip_id": "j", "value": "Approved"}, None),
+        ({"kind": "status", "clip_id": "j", "value": True}, None),
+        ({"kind": "status", "value": "approved"}, None),
+    ],
+)
+def test_review_payloads_become_typed_events_or_none(payload: object, expected: GridEvent | None) -> None:
     assert _parse_event(payload) == expected

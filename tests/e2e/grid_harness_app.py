@@ -8,10 +8,13 @@ Query parameters: ``?pending=9,10`` shows those clips (1-based) as still renderi
 "Finish clips" button is pressed. ``&fragment=1`` renders the grid inside an
 ``st.fragment(run_every=...)`` that refreshes every cell's detail text on each run and finishes
 the pending clips by itself after a few runs (the Compare page's live-status pattern).
+``?review=1`` shows clips 1–4 with comments, statuses, picks by name, a badge and a lineage, and
+comments/status allowed; the events it gets change them as the door would (the viewer is "Lead").
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from fractions import Fraction
@@ -25,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from components.video_grid import GridClip, GridEvent, video_grid  # noqa: E402
+from components.video_grid import GridClip, GridComment, GridEvent, video_grid  # noqa: E402
 
 CLIP_DIR = Path(__file__).resolve().parent / "static" / "grid_test"
 URL_PREFIX = "/app/static/grid_test"
@@ -37,6 +40,45 @@ CLIP_COUNT = 10
 SPEC_VERSION = "v1"  # bump to force regeneration when the clip recipe changes
 FRAGMENT_EVERY_S = 0.5  # ?fragment=1: status refresh period, like the Compare page's live fragment
 FRAGMENT_TICKS_TO_FINISH = 6  # ?fragment=1: pending clips arrive after this many refreshes
+REVIEW_CLIPS = 4  # ?review=1: clips 1-4 (clip 4 is the 10 s one)
+MARKUP = "<b>bold</b> **not bold** <img src=x onerror=\"window.__pwned=1\">"
+
+
+def review_seed() -> dict:
+    """What the review page starts from: comments by take, statuses, reviewers' picks, badge, lineage."""
+    return {
+        "next_id": 3,
+        "comments": {
+            "job-1": [GridComment(1, 1.0, None, "Ann", MARKUP, False),
+                      GridComment(2, 2.5, 3.5, "Lead", "range note", True)],
+        },
+        "status": {"job-2": ("approved", "Ann"), "job-3": ("changes", "Bo")},
+        "picks": {"job-2": ("Ann", "Bo")},
+        "badge": {"job-3": "Pinned · T003 from an earlier batch"},
+        "lineage": {"job-3": "T006 from T003: cfg 0.5 → 0.7"},
+    }
+
+
+def _apply_review(event: GridEvent) -> None:
+    """Change the review state the way the door would, for the viewer "Lead"."""
+    review = st.session_state["review"]
+    comments = review["comments"].setdefault(event.clip_id, [])
+    if event.kind == "comment":
+        value = event.value
+        comments.append(GridComment(review["next_id"], value["at"], value["until"], "Lead", value["text"], True))
+        review["next_id"] += 1
+    elif event.kind == "edit_comment":
+        review["comments"][event.clip_id] = [
+            GridComment(c.id, c.at, c.until, c.author, event.value["text"], c.mine) if c.id == event.value["id"] else c
+            for c in comments
+        ]
+    elif event.kind == "delete_comment":
+        review["comments"][event.clip_id] = [c for c in comments if c.id != event.value["id"]]
+    elif event.kind == "status":
+        if event.value is None:
+            review["status"].pop(event.clip_id, None)
+        else:
+            review["status"][event.clip_id] = (event.value, "Lead")
 
 
 def clip_seconds(n: int) -> int:
@@ -103,6 +145,9 @@ def ensure_clips() -> list[str]:
 
 
 def _remember(event: GridEvent) -> None:
+    if event.kind in ("comment", "edit_comment", "delete_comment", "status"):
+        _apply_review(event)
+        return
     marks = st.session_state.setdefault("marks", {})
     marks.setdefault(event.clip_id, {})[event.kind] = event.value
 
@@ -114,11 +159,25 @@ def render_grid() -> None:
         st.session_state["finished"] = True
     finished = st.session_state.get("finished", False)
     marks = st.session_state.get("marks", {})
+    review = st.session_state.setdefault("review", review_seed()) if in_review else None
     clips = []
     for n, url in enumerate(urls, start=1):
+        if in_review and n > REVIEW_CLIPS:
+            break
         waiting = n in pending and not finished
         clip_id = f"job-{n}"
         mark = marks.get(clip_id, {})
+        extra = {}
+        if review is not None:
+            status, status_by = review["status"].get(clip_id, (None, None))
+            extra = {
+                "comments": tuple(review["comments"].get(clip_id, ())),
+                "status": status,
+                "status_by": status_by,
+                "review_picks": review["picks"].get(clip_id, ()),
+                "badge": review["badge"].get(clip_id),
+                "lineage": review["lineage"].get(clip_id),
+            }
         clips.append(
             GridClip(
                 clip_id=clip_id,
@@ -135,13 +194,17 @@ def render_grid() -> None:
                 picked=bool(mark.get("pick", False)),
                 starred=bool(mark.get("star", False)),
                 rating=mark.get("rate"),
+                **extra,
             )
         )
-    event = video_grid(clips, key="grid", on_event=_remember)
+    event = video_grid(clips, key="grid", on_event=_remember, allow_comments=in_review, allow_status=in_review)
     if event is not None:
         st.session_state["last_event"] = event
     last = st.session_state.get("last_event")
     st.code(f"last event: {last.kind} {last.clip_id} {last.value}" if last else "last event: none")
+    if in_review:
+        payload = {"kind": last.kind, "clip_id": last.clip_id, "value": last.value} if last else None
+        st.code(f"event json: {json.dumps(payload)}")
 
 
 st.set_page_config(page_title="Grid harness", layout="wide")
@@ -149,6 +212,7 @@ urls = ensure_clips()
 pending_param = st.query_params.get("pending", "")
 pending = {int(p) for p in pending_param.split(",") if p.strip().isdigit()}
 in_fragment = st.query_params.get("fragment") == "1"
+in_review = st.query_params.get("review") == "1"
 
 if st.button("Finish clips"):
     st.session_state["finished"] = True
