@@ -22,8 +22,8 @@ from kling_lab.lab import REVIEW_PARAM
 st.set_page_config(page_title="Kling Lab", page_icon="🎬", layout="wide")
 
 PAGES = (("compose", "Compose", ":material/edit_note:"), ("compare", "Compare", ":material/grid_view:"),
-         ("history", "History", ":material/video_library:"), ("pricing", "Pricing", ":material/payments:"),
-         ("settings", "Settings", ":material/settings:"))
+         ("sequence", "Sequence", ":material/movie_edit:"), ("history", "History", ":material/video_library:"),
+         ("pricing", "Pricing", ":material/payments:"), ("settings", "Settings", ":material/settings:"))
 
 token = st.query_params.get(REVIEW_PARAM)
 if token is not None:

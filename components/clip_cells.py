@@ -100,11 +100,15 @@ def to_grid_clip(job: JobRecord, batch: BatchRecord | None, *, token: str, show_
     )
 
 
-def apply_grid_event(batch_id: str, event: GridEvent) -> None:
-    """Store what the user did in the grid (the batch's pick, a star, a rating), through the door."""
+def apply_grid_event(batch_id: str, event: GridEvent, *, batch_of: dict[str, str] | None = None) -> None:
+    """Store what the user did in the grid (the batch's pick, a star, a rating), through the door.
+
+    `batch_of` maps a cell pinned from another batch to that batch: its pick is that batch's pick.
+    """
     lab, actor = get_lab(), current_actor()
     if event.kind == "pick":
-        lab.pick(actor, batch_id, event.clip_id if event.value else None)
+        own = (batch_of or {}).get(event.clip_id, batch_id)
+        lab.pick(actor, own, event.clip_id if event.value else None)
     elif event.kind == "star":
         lab.annotate(actor, event.clip_id, starred=bool(event.value))
     elif event.kind == "rate":

@@ -12,12 +12,14 @@ import streamlit as st
 
 from components.clip_cells import clip_details, cost_text, escape_markdown, file_url, files_token, to_grid_clip
 from components.runtime import current_actor, get_lab
+from components.take_review import apply_review_event, batch_reviews, show_problem, take_lineage, with_review
 from components.video_grid import video_grid
 from kling_lab.capabilities import CAPABILITIES
-from kling_lab.lab import MAX_TEXT_CHARS, BudgetExceeded, JobRecord, allowed
+from kling_lab.lab import MAX_TEXT_CHARS, STATUS_WORDS, BudgetExceeded, JobRecord, TakeStatusRecord, allowed
 from kling_lab.pricing import PriceBook, format_usd
 
 SELECTED = "history_selected"
+STATUS_COLORS = {"approved": "green", "changes": "orange", "rejected": "red"}
 PROMPT_CHARS = 220  # a card shows about this much of its prompt; the panel shows all of it
 _TOKENS = re.compile(r"\s+|\S+")
 _EDGE_PUNCT = re.compile(r"^([\"'(\[]*)(.*?)([\"'.,;:!?)\]]*)$", re.S)
@@ -93,8 +95,18 @@ def _thumb_bytes(path: str, mtime: float) -> bytes:
     return Path(path).read_bytes()
 
 
-def clip_card(job: JobRecord, *, picked: bool, siblings: Sequence[str] = (), batch: str | None = None) -> None:
-    """A gallery card: thumbnail, label, the prompt (what differs from `siblings` highlighted), facts, Open.
+def status_markdown(status: TakeStatusRecord) -> str:
+    """A take's status as inert markdown: a coloured badge with the fixed word, then "by NAME" (escaped)."""
+    word = STATUS_WORDS.get(status.status, status.status)
+    color = STATUS_COLORS.get(status.status, "gray")
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.set_at))
+    return f":{color}-badge[{word}] by {escape_markdown(status.set_by)} · {when}"
+
+
+def clip_card(job: JobRecord, *, picked: bool, siblings: Sequence[str] = (), batch: str | None = None,
+              status: TakeStatusRecord | None = None, lineage: str | None = None) -> None:
+    """A gallery card: thumbnail, label, its review status and lineage, the prompt (what differs from
+    `siblings` highlighted), facts, Open.
 
     `siblings` are the prompts of the other takes of its batch; `batch` names the batch it came from.
     """
@@ -107,6 +119,10 @@ def clip_card(job: JobRecord, *, picked: bool, siblings: Sequence[str] = (), bat
         marks = (" :material/bookmark: kept" if job.starred else "") + (
             " :material/check_circle: pick" if picked else "")
         st.markdown(f"**{escape_markdown(job.label)}**{marks}")
+        if status is not None:
+            st.markdown(status_markdown(status))
+        if lineage:
+            st.caption(f":material/account_tree: {escape_markdown(lineage)}")
         st.markdown(prompt_markdown(job.prompt, siblings))
         audio = "audio" if job.request.audio else "silent"
         made = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at))
@@ -126,9 +142,22 @@ def clip_panel(job: JobRecord, book: PriceBook) -> None:
     batch = lab.batch(actor, job.batch_id)
     st.subheader(escape_markdown(job.label))  # a label is the person's text: never markdown
     if job.video_path and job.deleted_at is None:
-        # Keep and rating live under the player (saved at once), so the player shows neither.
-        video_grid([to_grid_clip(job, batch, token=files_token())], key=f"history_player_{job.id}", allow_pick=False,
-                   allow_marks=False)
+        # Keep and rating live under the player (saved at once), so the player shows neither. The take's
+        # comments and status are on it, and the lead comments and sets the status right there.
+        key = f"history_player_{job.id}"
+        review = batch_reviews(lab, actor, job.batch_id, [job]).get(job.id)
+        can_review = allowed(actor, "review")
+        video_grid([with_review(to_grid_clip(job, batch, token=files_token()), review)], key=key,
+                   allow_pick=False, allow_marks=False, allow_comments=can_review, allow_status=can_review,
+                   on_event=lambda event: apply_review_event(lab, actor, event, key=key))
+        show_problem(key)
+    else:
+        statuses = lab.take_statuses(actor, job.batch_id)
+        if job.id in statuses:
+            st.markdown(status_markdown(statuses[job.id]))
+    lineage = take_lineage(lab, actor, job)
+    if lineage:
+        st.caption(f":material/account_tree: {escape_markdown(lineage)}")
     siblings = [j.prompt for j in lab.batch_jobs(actor, job.batch_id) if j.id != job.id]
     st.markdown(prompt_markdown(job.prompt, siblings, limit=None))
     cols = st.columns([1, 1, 1, 1, 1])

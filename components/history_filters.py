@@ -9,9 +9,15 @@ import streamlit as st
 
 from kling_lab.capabilities import ASPECT_RATIOS, CAPABILITIES, PROVIDER_NAMES
 from kling_lab.domain.jobs import JobState
-from kling_lab.lab import JobQuery
+from kling_lab.lab import STATUS_WORDS, JobQuery
 
 KEEP = "session"
+REVIEW_OPTIONS = (*STATUS_WORDS, "none")
+"""The review-status filter's choices: each take status, and "none" (nobody set one)."""
+
+
+def _status_word(option: str) -> str:
+    return STATUS_WORDS.get(option, "No status")
 
 
 def _day_start(day: dt.date) -> float:
@@ -33,6 +39,10 @@ def history_filters() -> tuple[JobQuery, bool]:
             duration = st.segmented_control("Length", ["5 s", "10 s"], key="history_duration", persist_state=KEEP)
             audio = st.segmented_control("Audio", ["on", "off"], key="history_audio", persist_state=KEEP)
             aspect = st.segmented_control("Aspect", list(ASPECT_RATIOS), key="history_aspect", persist_state=KEEP)
+            reviewed = st.segmented_control("Review status", REVIEW_OPTIONS, selection_mode="multi",
+                                            key="history_review", persist_state=KEEP, format_func=_status_word,
+                                            help="Takes with any of these statuses (set on Compare or a review "
+                                                 "board); none chosen shows every take.")
         with st.container(horizontal=True, gap="large"):
             starred = st.toggle("Kept", key="history_starred", persist_state=KEEP,
                                 help="Only takes bookmarked with Keep (in Compare's grid or a clip's panel).")
@@ -54,5 +64,6 @@ def history_filters() -> tuple[JobQuery, bool]:
         aspect_ratio=aspect,
         starred_only=starred,
         picked_only=picked,
+        review_statuses=tuple(reviewed or ()),
     )
     return query, grouped

@@ -9,6 +9,7 @@ from components.cost_badge import cost_badge
 from components.frame_inputs import frame_input
 from components.param_controls import parameter_controls, provider_picker
 from components.runtime import current_actor, get_lab
+from components.shot_target import origin_take, shot_target
 from components.take_picker import choose_takes, left_out_by_key
 from kling_lab.capabilities import CAPABILITIES
 from kling_lab.lab import BudgetExceeded
@@ -97,6 +98,7 @@ with left:
     )
 
 with right:
+    target = shot_target()  # into a sequence's shot (which may carry its start frame), or a batch on its own
     frame_cols = st.columns(2)
     with frame_cols[0]:
         start_ref = frame_input("Start frame", "compose_start", disabled=not caps.start_frame,
@@ -174,7 +176,7 @@ keep_draft()  # every change is kept in the store (debounced), so a reload or a 
 
 if clicked:
     try:
-        batch_id = lab.submit(actor, chosen)
+        batch_id = lab.submit(actor, chosen, shot=target, parent_job_id=origin_take())
     except BudgetExceeded as exc:
         st.error(str(exc), title="Over budget", icon=":material/account_balance_wallet:")
     except ValueError as exc:

@@ -1,4 +1,6 @@
-"""History: every clip ever made, newest first; filter, open, reuse, export, share and revoke review links."""
+"""History: every clip ever made, newest first; filter (by review status too), open, reuse, export, share and
+revoke review links. Each card shows its take's review status (by whom) and lineage; a batch's group counts the
+comments on its takes."""
 
 import time
 
@@ -9,6 +11,7 @@ from components.history_clip import SELECTED, clip_card, clip_panel
 from components.history_filters import history_filters
 from components.review_board import lab_base_url
 from components.runtime import current_actor, get_lab
+from components.take_review import take_lineage
 from kling_lab.lab import allowed
 from kling_lab.pricing import batch_name, format_usd
 
@@ -56,6 +59,7 @@ winners = {i: b.winner_job_id for i, b in batch_records.items()}
 # Every take of each batch on the page (some may be on other pages): what a card's prompt is compared with.
 prompts = {i: {j.id: j.prompt for j in lab.batch_jobs(actor, i)} for i in batches_on_page}
 review_picks = {r.job_id for i in batches_on_page for r in lab.reviews(actor, i) if r.kind == "pick"}
+statuses = {job_id: s for i in batches_on_page for job_id, s in lab.take_statuses(actor, i).items()}
 
 
 def _review_links(batch_id: str) -> None:
@@ -92,7 +96,8 @@ def _gallery(items: list) -> None:
                 siblings = [p for i, p in prompts.get(job.batch_id, {}).items() if i != job.id]
                 record = batch_records.get(job.batch_id)
                 clip_card(job, picked=winners.get(job.batch_id) == job.id or job.id in review_picks,
-                          siblings=siblings, batch=None if grouped or record is None else batch_name(record.template))
+                          siblings=siblings, batch=None if grouped or record is None else batch_name(record.template),
+                          status=statuses.get(job.id), lineage=take_lineage(lab, actor, job))
 
 
 if grouped:
@@ -103,8 +108,10 @@ if grouped:
         with st.container(border=True, key=f"batch_{batch_id}"):
             made = time.strftime("%Y-%m-%d %H:%M", time.localtime(batch.created_at))
             takes = len(prompts.get(batch_id, {}))
+            comments = len(lab.take_comments(actor, batch_id))
             st.markdown(f"**{escape_markdown(batch_name(batch.template, limit=160))}**")
-            st.caption(f"{made} · {takes} take{'s' if takes != 1 else ''} · estimated "
+            st.caption(f"{made} · {takes} take{'s' if takes != 1 else ''} · "
+                       f"{comments} comment{'s' if comments != 1 else ''} on its takes · estimated "
                        f"{format_usd(batch.estimated_total)}", help=f"Batch id, for the command line: {batch_id}")
             actions = st.columns(4)
             actions[0].page_link("pages/compare.py", label="Open in Compare", icon=":material/grid_view:",

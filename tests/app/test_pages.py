@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGES = [f"pages/{name}.py" for name in ("compose", "compare", "history", "pricing", "settings")]
+PAGES = [f"pages/{name}.py" for name in ("compose", "compare", "sequence", "history", "pricing", "settings")]
 
 
 @pytest.mark.parametrize("page", PAGES)

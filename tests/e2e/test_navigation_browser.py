@@ -17,7 +17,7 @@ from tests.e2e.test_compare_browser import _enqueue, _wait_ready
 
 pytestmark = pytest.mark.e2e
 
-TITLES = ["Compose", "Compare", "History", "Pricing", "Settings"]
+TITLES = ["Compose", "Compare", "Sequence", "History", "Pricing", "Settings"]
 NAV = "[data-testid='stSidebarNav']"
 
 
