@@ -26,10 +26,10 @@ def _made_take(lab, prompt: str, seconds: float) -> str:  # noqa: ANN001 - the d
     job_id = lab.store.jobs_for_batch(batch_id)[0].id
     clip, thumb = lab.media.clip_path(job_id), lab.media.thumb_path(job_id)
     clip.parent.mkdir(parents=True, exist_ok=True)
-    clip.write_bytes(make_mp4(seconds))
+    clip.write_bytes(make_mp4(seconds, 640, 360))  # frames are checked like uploads: 300 px a side
     make_thumbnail(clip, thumb)
     lab.store.transition(job_id, JobState.DONE, owner=None, video_path=str(clip), thumb_path=str(thumb),
-                         video_duration=seconds, video_width=160, video_height=90, has_audio=0)
+                         video_duration=seconds, video_width=640, video_height=360, has_audio=0)
     return job_id
 
 
