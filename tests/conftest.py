@@ -76,6 +76,10 @@ SLOW_FIRST = (
     "tests/e2e/test_sign_in_browser.py",  # an OIDC provider and password sign-in against a real server
     "tests/reliability/test_hostile_text.py",  # every page in Chromium with hostile text
     "tests/e2e/test_review_link_browser.py",
+    "tests/e2e/test_sequence_browser.py",  # a real app: a three-shot reel, an export, a sequence review link
+    "tests/e2e/test_review_loop_browser.py",  # a real app, a reviewer and the lead in two contexts
+    "tests/e2e/test_reel_player.py",  # playback timed in the browser, like the grid's
+    "tests/e2e/test_video_grid_review.py",
     "tests/e2e/test_video_grid.py",  # playback is timed in the browser: its waits are what it measures
     "tests/e2e/test_generate_browser.py",
     "tests/e2e/test_offline_browser.py",

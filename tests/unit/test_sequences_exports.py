@@ -78,3 +78,21 @@ def test_an_export_that_cannot_be_made_writes_nothing(lab, tmp_path):
     assert not (tmp_path / "cut.otio").exists()
     with pytest.raises(NotAllowed):
         lab.export_sequence(Actor("anonymous"), seq.id, "otio", tmp_path / "cut.otio")
+
+
+def test_a_timecoded_comment_and_an_approval_reach_the_otio_file_as_markers(lab, tmp_path):
+    """Issue 15's check: a comment made through the door comes back from the .otio, read by OpenTimelineIO, as a
+    marker at its frame with its author and text, markup kept as text; the take's approval travels too."""
+    import opentimelineio as otio
+
+    seq, _first, _second, _one, two = _two_shot_sequence(lab)
+    lab.comment_on_take(LOCAL, two, at=1.25, until=1.5, text="<b>hold</b> here", name="Ann")
+    lab.set_take_status(LOCAL, two, "approved", name="Ann")
+    timeline = otio.adapters.read_from_file(str(lab.export_sequence(LOCAL, seq.id, "otio", tmp_path / "c.otio")))
+    clip = list(timeline.find_clips())[1]
+    markers = list(clip.markers)
+    comment = next(m for m in markers if "<b>hold</b> here" in (m.comment or "") + m.name)
+    assert comment.marked_range.start_time.to_frames() == 30  # 1.25 s of the take's own clip at 24 fps
+    assert comment.marked_range.duration.to_frames() == 6
+    assert "Ann" in comment.name + (comment.comment or "")
+    assert any("Approved" in m.name + (m.comment or "") for m in markers)
