@@ -12,7 +12,6 @@ so. Every other visit passes the sign-in gate first.
 
 import streamlit as st
 
-from components.compose_draft import flush_draft
 from components.review_board import review_visit
 from components.sign_in import sign_in_gate
 from kling_lab.lab import REVIEW_PARAM
@@ -38,5 +37,4 @@ else:
     sign_in_gate()
     pages = [st.Page(f"pages/{path}.py", title=title, icon=icon, default=path == "compose")
              for path, title, icon in PAGES]
-    flush_draft()  # a Compose change still waiting for its debounce is written before any page runs
     st.navigation(pages, position="sidebar").run()

@@ -2,9 +2,10 @@
 
 Compose's widgets keep their values for the session; the draft keeps them in
 the store, so a reload, a new tab (the person's latest draft) or a server
-restart brings the same work back. Saving is debounced: a change is written at
-once unless the last write was under a second ago, and then by a one-second
-fragment that writes the last pending state.
+restart brings the same work back. Every change is written in the run that
+brings it: Streamlit sends a text box's value when it loses focus, not per key,
+so that is one small write per edit, and nothing waits in the session that a
+reload or a closed tab could lose.
 """
 
 from __future__ import annotations
@@ -22,12 +23,9 @@ from kling_lab.lab import DraftRecord, JobRecord, draft_title, normal_state, sam
 DRAFT_PARAM = "draft"
 CURRENT = "compose_draft_id"
 SAVED = "compose_draft_saved"
-PENDING = "compose_draft_pending"
-SAVED_AT = "compose_draft_saved_at"
 STARTED = "compose_draft_started"
 UNDO = "compose_draft_undo"
 NOTICE = "compose_draft_notice"
-DEBOUNCE_SECONDS = 1.0
 
 WIDGETS: dict[str, str] = {
     "template": "compose_prompt", "variables": "compose_variables", "negative_prompt": "compose_negative",
@@ -70,7 +68,6 @@ def apply_state(draft: DraftRecord) -> None:
     reset_choices()  # the variations table starts from the draft's ticks
     ss[CURRENT] = draft.id
     ss[SAVED] = state
-    ss.pop(PENDING, None)
     st.query_params[DRAFT_PARAM] = draft.id
 
 
@@ -110,57 +107,29 @@ def restore_draft() -> None:
     ss[STARTED] = True
 
 
-def _write(state: dict[str, Any], *, name_in_url: bool = True) -> None:
+def _write(state: dict[str, Any]) -> None:
     ss = st.session_state
     try:
         saved = get_lab().save_draft(current_actor(), state, ss.get(CURRENT))
     except ValueError as exc:
         ss[NOTICE] = str(exc)
         return
-    ss[CURRENT], ss[SAVED], ss[SAVED_AT] = saved.id, saved.state, time.monotonic()
-    ss.pop(PENDING, None)
-    if name_in_url and st.query_params.get(DRAFT_PARAM) != saved.id:
+    ss[CURRENT], ss[SAVED] = saved.id, saved.state
+    if st.query_params.get(DRAFT_PARAM) != saved.id:
         st.query_params[DRAFT_PARAM] = saved.id
 
 
-def flush_draft() -> None:
-    """Write a pending change now (before leaving Compose for another draft or page)."""
-    pending = st.session_state.get(PENDING)
-    if pending is not None:
-        _write(pending, name_in_url=False)  # called from the entry script: the page about to run owns the URL
-
-
-def _due() -> bool:
-    return time.monotonic() - st.session_state.get(SAVED_AT, 0.0) >= DEBOUNCE_SECONDS
-
-
-@st.fragment(run_every=DEBOUNCE_SECONDS)
-def _pending_writer() -> None:
-    """Runs with the page (too soon: does nothing) and then each second until the pending state is written."""
-    if st.session_state.get(PENDING) is not None and _due():
-        flush_draft()
-        st.rerun()  # the whole page again, without this timer
-
-
 def keep_draft() -> None:
-    """After Compose's widgets: save what changed (debounced)."""
+    """After Compose's widgets: write what changed since the draft was last written or opened."""
     ss = st.session_state
     state = current_state()
     if SAVED not in ss:  # the first run of an empty Compose: its defaults, nothing to keep until something changes
         ss[SAVED] = state
-        return
-    if same_state(state, ss[SAVED]):
-        ss.pop(PENDING, None)
-        return
-    if _due():
+    elif not same_state(state, ss[SAVED]):
         _write(state)
-        return
-    ss[PENDING] = state
-    _pending_writer()
 
 
 def _switch_to(draft_id: str | None) -> None:
-    flush_draft()
     ss = st.session_state
     found = get_lab().draft(current_actor(), draft_id) if draft_id else None
     if draft_id and found is None:
@@ -214,7 +183,6 @@ def drafts_bar() -> None:
 
 def open_in_compose(job: JobRecord) -> None:
     """Load into Compose: a new draft from the take's batch template and variables, opened in Compose (Undo there)."""
-    flush_draft()
     lab, actor = get_lab(), current_actor()
     previous = st.session_state.get(CURRENT)
     if previous is None and not st.session_state.get(STARTED):  # Compose not opened in this tab: it would open

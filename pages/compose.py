@@ -172,7 +172,7 @@ with badge_slot:
     if blocked:
         st.caption(f":material/block: {blocked}")
 
-keep_draft()  # every change is kept in the store (debounced), so a reload or a restart loses nothing
+keep_draft()  # every change is written to the store at once, so a reload or a restart loses nothing
 
 if clicked:
     try:

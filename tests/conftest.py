@@ -68,7 +68,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # here keeps its place after these; a renamed one only loses its head start, never a test.
 SLOW_FIRST = (
     "tests/reliability/test_two_sessions.py",  # two app servers x two backends, three browser sessions, CLI races
-    "tests/e2e/test_drafts_browser.py",  # two app servers, a restart, the one-second draft debounce
+    "tests/e2e/test_drafts_browser.py",  # two app servers and a restart
     "tests/reliability/test_crash_restart.py",  # an app server killed mid-batch and restarted, x two backends
     "tests/e2e/test_navigation_browser.py",  # three fresh app servers: each route must be a process's first visit
     "tests/reliability/test_callbacks.py",  # webhooks on every host x two backends, with a real app server

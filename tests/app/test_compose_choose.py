@@ -31,13 +31,6 @@ def keyed(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     return emu
 
 
-@pytest.fixture(autouse=True)
-def _short_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    import components.compose_draft
-
-    monkeypatch.setattr(components.compose_draft, "DEBOUNCE_SECONDS", 0.0)
-
-
 def _store(data_dir: Path) -> Store:
     return Store(data_dir / "kling_lab.sqlite3")
 

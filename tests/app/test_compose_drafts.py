@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.runtime import get_lab
@@ -42,32 +40,14 @@ def _text(element) -> str:  # noqa: ANN001 - an error element; its text is shown
     return element.value.replace("\\", "")
 
 
-DEBOUNCE = 0.2
-
-
-@pytest.fixture(autouse=True)
-def _short_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Compose writes at most once a second; here a fifth of one, so the tests wait less."""
-    import components.compose_draft
-
-    monkeypatch.setattr(components.compose_draft, "DEBOUNCE_SECONDS", DEBOUNCE)
-
-
-def _wait_past_debounce() -> None:
-    time.sleep(DEBOUNCE + 0.05)
-
-
 def test_typing_saves_a_draft_named_in_the_url_and_another_tab_opens_it(app: AppTest, data_dir: Path) -> None:
     app.run()
     assert _param(app, "draft") is None and _store(data_dir).recent_drafts(owner_kind="local", owner_name="") == []
     app.text_area(key="compose_prompt").set_value("a fox in {weather}, {slow push-in|orbit}").run()
     draft_id = _param(app, "draft")
     assert draft_id and draft_id.startswith("d_")
-    _wait_past_debounce()
     app.text_area(key="compose_variables").set_value("weather = snow | rain").run()
-    _wait_past_debounce()
     app.segmented_control(key="compose_duration").set_value(10).run()
-    _wait_past_debounce()
     app.selectbox(key="compose_provider").select("fal").run()
     assert _param(app, "draft") == draft_id
     stored = _store(data_dir).get_draft(draft_id).state
@@ -87,20 +67,16 @@ def test_typing_saves_a_draft_named_in_the_url_and_another_tab_opens_it(app: App
     assert _param(new_tab, "draft") == draft_id
 
 
-def test_a_quick_second_change_is_held_then_written_not_lost(app: AppTest, data_dir: Path, monkeypatch) -> None:
-    import components.compose_draft
-
-    monkeypatch.setattr(components.compose_draft, "DEBOUNCE_SECONDS", 60.0)  # every change below comes "too soon"
+def test_quick_changes_are_each_written_so_a_reload_right_after_loses_nothing(app: AppTest, data_dir: Path) -> None:
     app.run()
     app.text_area(key="compose_prompt").set_value("first").run()
     draft_id = _param(app, "draft")
     app.text_area(key="compose_prompt").set_value("second").run()
     app.text_area(key="compose_prompt").set_value("third").run()
-    assert _store(data_dir).get_draft(draft_id).state["template"] == "first"
-    assert app.session_state["compose_draft_pending"]["template"] == "third"
-    monkeypatch.setattr(components.compose_draft, "DEBOUNCE_SECONDS", 0.0)  # the second has passed
-    app.run()
     assert _store(data_dir).get_draft(draft_id).state["template"] == "third"
+    reloaded = _fresh(app, draft_id)  # the very next moment: nothing was left waiting in the old session
+    assert reloaded.text_area(key="compose_prompt").value == "third"
+    assert [d.id for d in _store(data_dir).recent_drafts(owner_kind="local", owner_name="")] == [draft_id]
 
 
 def test_an_untouched_compose_writes_no_draft_and_a_bad_draft_link_says_so(app: AppTest, data_dir: Path) -> None:
@@ -118,7 +94,6 @@ def test_recent_drafts_switch_and_new_draft_keeps_the_old_one(app: AppTest, data
     first = _param(app, "draft")
     app.button(key="compose_new_draft").click().run()
     assert app.text_area(key="compose_prompt").value == ""
-    _wait_past_debounce()
     app.text_area(key="compose_prompt").set_value("the harbour").run()
     second = _param(app, "draft")
     assert second != first
@@ -180,9 +155,7 @@ def test_load_into_compose_opens_the_template_and_variables_as_a_new_draft_and_u
 def test_a_drafts_frame_comes_back_by_its_hash(app: AppTest, data_dir: Path) -> None:
     app.run()
     app.selectbox(key="compose_provider").select("fal").run()
-    _wait_past_debounce()
     app.file_uploader[0].upload("start.png", make_png(640, 360), "image/png").run()
-    _wait_past_debounce()
     app.text_area(key="compose_prompt").set_value("a fox").run()
     draft_id = _param(app, "draft")
     sha = app.session_state["compose_start_ref"].sha256

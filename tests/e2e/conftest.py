@@ -147,11 +147,16 @@ def tab(chromium):  # noqa: ANN001, ANN201 - a fresh page in its own browser con
     context.close()
 
 
-IDLE_APP = "[data-testid='stApp'][data-test-script-state='notRunning']"
+APP_READY = """() => !!document.querySelector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    && !document.querySelector("[data-testid='stSkeleton']")"""
+"""The script finished its run and every element it sent is drawn: on a first load the state reads "not running"
+while lazily loaded widgets (text areas, uploaders) still show skeletons, and a text area first paints empty
+before its value; a test reading then sees a page the person never does."""
 
 
 def wait_for_app(page, timeout: float = 30_000, settle_ms: float = 250) -> None:  # noqa: ANN001
-    """Wait until the Streamlit script finished its run and no new run follows within `settle_ms`.
+    """Wait until the Streamlit script finished its run, its elements are drawn, and no new run follows within
+    `settle_ms`.
 
     Right after a click the page can still read "not running" for a moment before the
     browser has asked for the rerun; on a loaded machine that moment is long enough for a
@@ -159,7 +164,7 @@ def wait_for_app(page, timeout: float = 30_000, settle_ms: float = 250) -> None:
     """
     deadline = time.monotonic() + timeout / 1000
     while True:
-        page.wait_for_selector(IDLE_APP, timeout=max(1.0, (deadline - time.monotonic()) * 1000))
+        page.wait_for_function(APP_READY, timeout=max(1.0, (deadline - time.monotonic()) * 1000), polling=50)
         page.wait_for_timeout(settle_ms)
-        if page.locator(IDLE_APP).count():
+        if page.evaluate(APP_READY):
             return

@@ -28,11 +28,26 @@ def _enqueue(data_dir: Path, template: str) -> str:
     return json.loads(out.stdout)["batch_id"]
 
 
-def _wait_ready(tab, count: int) -> None:  # noqa: ANN001
-    tab.wait_for_function(
-        f"() => {{ const v = {GRID_VIDEOS_JS}; return v.length === {count} && v.every(x => x.readyState >= 2); }}",
-        timeout=60_000,
-    )
+def _wait_ready(tab, count: int, app=None) -> None:  # noqa: ANN001
+    """Every cell's video has its first frame; on a timeout, what the cells and the app were doing."""
+    try:
+        tab.wait_for_function(
+            f"() => {{ const v = {GRID_VIDEOS_JS}; return v.length === {count} && v.every(x => x.readyState >= 2); }}",
+            timeout=60_000,
+        )
+    except Exception as exc:
+        cells = tab.evaluate(f"() => {GRID_VIDEOS_JS}.map(v => [v.readyState, v.networkState, v.error?.code ?? null,"
+                             " v.currentSrc.replace(/token=[^&]*/, 'token=…')])")
+        log = app.log()[-4000:] if app is not None else "(not given)"
+        raise AssertionError(f"grid videos not ready: {cells}\napp log:\n{log}") from exc
+
+
+def _all_done(app, batch_id: str) -> None:  # noqa: ANN001
+    """The app's worker rendered every take (the animatic is a few seconds a take; CI shares two cores)."""
+    store = Store(app.data_dir / "kling_lab.sqlite3")
+    done = _until(lambda: all(j.state.value == "done" for j in store.jobs_for_batch(batch_id)), timeout=120)
+    states = [(j.label, j.state.value) for j in store.jobs_for_batch(batch_id)]
+    assert done, f"takes not rendered: {states}\napp log:\n{app.log()[-4000:]}"
 
 
 def _until(predicate, timeout: float = 15) -> bool:  # noqa: ANN001
@@ -53,9 +68,10 @@ def harbour(tmp_path_factory):  # noqa: ANN001, ANN201 - (the running app, the b
 
 def test_pick_in_the_compare_grid_is_stored_as_the_batch_winner(tab, harbour) -> None:  # noqa: ANN001
     app, batch_id = harbour
+    _all_done(app, batch_id)
     tab.goto(f"{app.url}/compare?batch={batch_id}")
     wait_for_app(tab)
-    _wait_ready(tab, 2)
+    _wait_ready(tab, 2, app)
     tab.get_by_role("button", name="Pick pan left").click()
     store = Store(app.data_dir / "kling_lab.sqlite3")
     pan_left = next(j for j in store.jobs_for_batch(batch_id) if j.label == "pan left")
@@ -64,8 +80,8 @@ def test_pick_in_the_compare_grid_is_stored_as_the_batch_winner(tab, harbour) ->
 
 def test_history_cards_show_the_prompt_with_what_differs_highlighted(tab, harbour) -> None:  # noqa: ANN001
     app, batch_id = harbour
+    _all_done(app, batch_id)
     store = Store(app.data_dir / "kling_lab.sqlite3")
-    assert _until(lambda: all(j.state.value == "done" for j in store.jobs_for_batch(batch_id)), timeout=60)
     pan_left = next(j for j in store.jobs_for_batch(batch_id) if j.label == "pan left")
     tab.goto(f"{app.url}/history")
     wait_for_app(tab)
